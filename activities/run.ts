@@ -1,0 +1,142 @@
+/**
+ * The activities of a run: plan it (`mapTask`), execute one item, and hand
+ * every result to `afterExecute`. They load the task from the slave's job
+ * registry, so job code never enters the deterministic workflow sandbox.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { isUserError, messageOf } from '../core/errors';
+import type { AnyTask, GameItem, MapContext, ResultSet, TaskContext } from '../core/job';
+import type { Names } from '../core/names';
+import type { Config } from '../runtime/config';
+import type { JobRegistry } from '../runtime/jobs';
+import type { Logger } from '../runtime/logger';
+import type { Pool } from '../runtime/mysql';
+import type { Redis } from '../runtime/redis';
+import type { ItemOutcome, PlannedItem, RunInput, RunPlan } from './types';
+
+export interface RunDependencies {
+  readonly config: Config;
+  readonly registry: JobRegistry;
+  readonly names: Names;
+  readonly redis: Redis;
+  readonly mysql: Pool;
+  readonly log: Logger;
+  /** One item per enabled game of the games registry. */
+  readonly assignTask: () => Promise<GameItem[]>;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_ITEM_TIMEOUT_SECONDS = 600;
+
+export function createRunActivities(deps: RunDependencies) {
+  /** Plain errors from job code are retried; a UserError (bad item, unknown game) is not. */
+  function classify(err: unknown): never {
+    if (err instanceof ApplicationFailure) throw err;
+    if (isUserError(err)) throw ApplicationFailure.create({ message: err.message, type: 'UserError', nonRetryable: true });
+    throw err;
+  }
+
+  function lookup(input: RunInput): AnyTask {
+    try {
+      return deps.registry.task(input.job, input.task);
+    } catch (err) {
+      // The slave's code does not know this task: retrying on this slave cannot help.
+      throw ApplicationFailure.create({ message: messageOf(err), type: 'UnknownTask', nonRetryable: true });
+    }
+  }
+
+  function taskContext(input: RunInput, scope: string): TaskContext {
+    const activity = Context.current();
+    const log = deps.log.child(`${input.job}.${input.task}`);
+    const fields = { period: input.period.key, item: scope };
+    return {
+      job: input.job,
+      task: input.task,
+      period: input.period,
+      curTime: () => Math.floor(input.period.start / 1000),
+      redis: deps.redis,
+      mysql: deps.mysql,
+      names: deps.names,
+      log: {
+        debug: (m, f) => log.debug(m, { ...fields, ...f }),
+        info: (m, f) => log.info(m, { ...fields, ...f }),
+        warn: (m, f) => log.warn(m, { ...fields, ...f }),
+        error: (m, f) => log.error(m, { ...fields, ...f }),
+      },
+      heartbeat: (details) => activity.heartbeat(details),
+      signal: activity.cancellationSignal,
+    };
+  }
+
+  return {
+    /** `mapTask` → the run's items, each labelled and, if pinned, tied to its slave. */
+    async planRun(input: RunInput): Promise<RunPlan> {
+      const task = lookup(input);
+      const ctx: MapContext = { ...taskContext(input, 'mapTask'), assignTask: deps.assignTask };
+      let mapped: readonly unknown[] | string;
+      try {
+        mapped = task.mapTask ? await task.mapTask(ctx) : await deps.assignTask();
+      } catch (err) {
+        classify(err);
+      }
+      return {
+        items: planItems(input, mapped),
+        concurrency: task.concurrency ?? deps.config.concurrency,
+        maxAttempts: task.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        itemTimeoutSeconds: task.itemTimeoutSeconds ?? DEFAULT_ITEM_TIMEOUT_SECONDS,
+        slaveWaitSeconds: deps.config.slaveWaitSeconds,
+        hasAfterExecute: typeof task.afterExecute === 'function',
+      };
+    },
+
+    /** The task's `execute` for one item. */
+    async executeItem(input: RunInput, item: PlannedItem): Promise<unknown> {
+      const task = lookup(input);
+      try {
+        const result = await task.execute(item.item, taskContext(input, item.label));
+        return result === undefined ? null : result;
+      } catch (err) {
+        classify(err);
+      }
+    },
+
+    /** The task's `afterExecute` with every item's outcome (the seed's `resultSets`). */
+    async afterExecute(input: RunInput, outcomes: readonly ItemOutcome[], items: readonly PlannedItem[]): Promise<unknown> {
+      const task = lookup(input);
+      if (!task.afterExecute) return null;
+      const resultSets: ResultSet<unknown, unknown>[] = outcomes.map((o) =>
+        o.ok ? { item: items[o.index]!.item, ok: true, result: o.result } : { item: items[o.index]!.item, ok: false, error: o.error },
+      );
+      try {
+        const result = await task.afterExecute(resultSets, taskContext(input, 'afterExecute'));
+        return result === undefined ? null : result;
+      } catch (err) {
+        classify(err);
+      }
+    },
+  };
+}
+
+export type RunActivities = ReturnType<typeof createRunActivities>;
+
+function planItems(input: RunInput, mapped: readonly unknown[] | string): PlannedItem[] {
+  if (typeof mapped === 'string') {
+    // The seed's `return ip`: the whole task runs once, on that slave.
+    return [{ index: 0, label: `slave ${mapped}`, slave: mapped, item: { slave: mapped } }];
+  }
+  if (!Array.isArray(mapped)) {
+    throw ApplicationFailure.create({
+      message: `${input.job}.${input.task}: mapTask must return an array of items or a slave name, got ${typeof mapped}`,
+      type: 'UserError',
+      nonRetryable: true,
+    });
+  }
+  return mapped.map((item, index) => {
+    const record = (typeof item === 'object' && item !== null ? item : {}) as { game?: unknown; slave?: unknown };
+    const game = typeof record.game === 'number' && Number.isInteger(record.game) ? record.game : undefined;
+    const slave = typeof record.slave === 'string' && record.slave !== '' ? record.slave : undefined;
+    const label = game !== undefined ? `game ${game}` : `item ${index}`;
+    return { index, label, ...(game !== undefined && { game }), ...(slave !== undefined && { slave }), item };
+  });
+}

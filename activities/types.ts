@@ -1,0 +1,62 @@
+/**
+ * What travels between the run workflow and its activities: plain JSON,
+ * so workflows can import these types without importing any I/O.
+ */
+import type { Period } from '../core/period';
+
+/** One run of one task for one period. */
+export interface RunInput {
+  readonly job: string;
+  readonly task: string;
+  readonly period: Period;
+  /** The installation's prefix; the workflow derives task-queue names from it. */
+  readonly prefix: string;
+}
+
+/** One item of a run, as `mapTask` returned it, with where it must run. */
+export interface PlannedItem {
+  readonly index: number;
+  /** For people: `game 12`, `item 3`. */
+  readonly label: string;
+  readonly game?: number;
+  /** Set when the item is pinned to a slave. */
+  readonly slave?: string;
+  /** The user's item, passed to `execute` unchanged. */
+  readonly item: unknown;
+}
+
+/** How a run executes its items: read from the task's definition when the run starts. */
+export interface RunPlan {
+  readonly items: readonly PlannedItem[];
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly itemTimeoutSeconds: number;
+  /** How long an item pinned to a slave waits for that slave before it is reported unavailable. */
+  readonly slaveWaitSeconds: number;
+  readonly hasAfterExecute: boolean;
+}
+
+/** One item's outcome. */
+export type ItemOutcome =
+  | { readonly index: number; readonly label: string; readonly game?: number; readonly slave?: string; readonly ok: true; readonly result: unknown }
+  | { readonly index: number; readonly label: string; readonly game?: number; readonly slave?: string; readonly ok: false; readonly error: string };
+
+/** What a run returns, and what `gflow top` shows. */
+export interface RunSummary {
+  readonly job: string;
+  readonly task: string;
+  readonly period: string;
+  readonly items: number;
+  readonly ok: number;
+  readonly failed: ReadonlyArray<{ readonly label: string; readonly game?: number; readonly error: string }>;
+  readonly afterExecute?: { readonly ok: boolean; readonly error?: string };
+  readonly startedAt: string;
+  readonly durationMs: number;
+}
+
+/** Live progress, answered by the run's `progress` query. */
+export interface RunProgress {
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+}

@@ -1,0 +1,34 @@
+/** `gflow jobs`: every job and task, its schedule in words, and (from Temporal) its state and next fire times. */
+import { Command } from 'commander';
+import { loadJobs } from '../../runtime/jobs';
+import { StatusReader, type TaskStatus } from '../../runtime/status';
+import { cliContext, print, printJson, printTable } from '../context';
+import { withClient } from '../temporal';
+
+export function jobsCommand(): Command {
+  return new Command('jobs')
+    .description('list jobs, their tasks, schedules and next fire times')
+    .option('--json', 'print as JSON')
+    .option('--offline', 'do not ask Temporal (schedules in words only)')
+    .addHelpText('after', `
+Examples:
+  $ gflow jobs
+  $ gflow jobs --json | jq '.[] | select(.schedule.state == "paused")'`)
+    .action(async function (this: Command, options: { json?: boolean; offline?: boolean }) {
+      const { config } = cliContext(this);
+      const registry = loadJobs(config.jobsDir);
+      const pairs = registry.list().flatMap((job) => job.registerTask.map((task) => ({ job: job.name, task })));
+      const statuses: TaskStatus[] = options.offline
+        ? pairs.map(({ job, task }) => ({ job, task: task.name, when: '', running: [] }))
+        : await withClient(config, async (client) => {
+            const reader = new StatusReader(client, config);
+            return Promise.all(pairs.map(({ job, task }) => reader.task(job, task)));
+          });
+      if (options.json) return printJson(statuses);
+      if (statuses.length === 0) return print(`no jobs in ${config.jobsDir}`);
+      printTable(
+        ['job', 'task', 'when', 'schedule', 'next run'],
+        statuses.map((s) => [s.job, s.task, s.when, s.schedule?.state ?? (options.offline ? '' : 'once'), s.schedule?.nextRuns[0] ?? '']),
+      );
+    });
+}

@@ -1,0 +1,216 @@
+/**
+ * The job API: what a user writes in a file under `jobs/`.
+ *
+ * The seed's vocabulary, typed: a job registers its tasks (`registerTask`);
+ * a task says when it runs (`breakExecute` once, `sleepExecute` every N
+ * seconds, or `atExecute` at a calendar point), what its items are
+ * (`mapTask`, by default one per game: `assignTask()`), what to do with one
+ * item (`execute`) and, optionally, with all results (`afterExecute`).
+ *
+ * @example
+ * ```ts
+ * import { defineJob, defineTask } from '../core/job';
+ *
+ * const oneTask = defineTask({
+ *   name: 'oneTask',
+ *   atExecute: 'd2H30', // daily at 02:30, computing yesterday
+ *   mapTask: (ctx) => ctx.assignTask(), // one item per enabled game
+ *   async execute(myTask, ctx) {
+ *     const logins = await ctx.redis.scard(`logins:${myTask.game}:${ctx.period.key}`);
+ *     return { game: myTask.game, logins };
+ *   },
+ *   afterExecute(resultSets, ctx) {
+ *     ctx.log.info(`${resultSets.filter((r) => r.ok).length} games done`);
+ *   },
+ * });
+ *
+ * export default defineJob({ name: 'demo', registerTask: [oneTask] });
+ * ```
+ */
+import type { Pool } from 'mysql2/promise';
+import type { Redis } from 'ioredis';
+import { usageError } from './errors';
+import type { Names } from './names';
+import type { Period } from './period';
+import { scheduleOf, type TaskSchedule } from './schedule';
+
+/** Job names: `job` or `layer.job` (the seed's layers: collector, reporter, ...). */
+export const JOB_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47})?$/;
+/** Task names: one identifier, as the seed's class names. */
+export const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}$/;
+/** Slave names go into task-queue names. */
+export const SLAVE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+/** A logger handed to job code; lines carry job, task, period and item. */
+export interface TaskLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The item `assignTask()` makes for each enabled game. */
+export interface GameItem {
+  readonly game: number;
+}
+
+/**
+ * An item may name the slave that must run it (the seed's `assign_node`);
+ * the rest go to the queue every slave polls.
+ */
+export interface Pinnable {
+  readonly slave?: string;
+}
+
+/** What every hook of a task receives. */
+export interface TaskContext {
+  readonly job: string;
+  readonly task: string;
+  /** The period this run computes (DESIGN.md "Periods"). */
+  readonly period: Period;
+  /** The seed's `curTime()`: the start of the period, in epoch seconds. */
+  curTime(): number;
+  /** The process's pooled Redis client. */
+  readonly redis: Redis;
+  /** The process's pooled MySQL connections. */
+  readonly mysql: Pool;
+  /** Names under the configured prefix (Redis keys, MySQL schemas). */
+  readonly names: Names;
+  readonly log: TaskLogger;
+  /** Report liveness from a long `execute`; cancellation is seen only through heartbeats. */
+  heartbeat(details?: unknown): void;
+  /** Aborted when the run is cancelled (`gflow stop`) or times out. */
+  readonly signal: AbortSignal;
+}
+
+/** What `mapTask` receives: the context plus the default mapping. */
+export interface MapContext extends TaskContext {
+  /** One item per enabled game of the games registry. */
+  assignTask(): Promise<GameItem[]>;
+}
+
+/** One item's outcome, as `afterExecute` sees it. */
+export type ResultSet<I, R> =
+  | { readonly item: I; readonly ok: true; readonly result: R }
+  | { readonly item: I; readonly ok: false; readonly error: string };
+
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * A task: a schedule, a mapping to items, and the work for one item.
+ * Exactly one of `atExecute`, `sleepExecute`, `breakExecute` is set.
+ * Items and results travel through Temporal: keep them JSON.
+ */
+export interface TaskDefinition<I extends object = GameItem, R = unknown> {
+  /** The task's name, unique in its job (the seed's task class name, e.g. `oneTask`). */
+  readonly name: string;
+  /**
+   * Run at a calendar point, in the seed's grammar: `w1d2` Mondays 02:00,
+   * `d2H30` daily 02:30, `m1d3` the 1st at 03:00, `H5` hourly at :05,
+   * `M30` every minute at :30. The run computes the period that just ended.
+   */
+  readonly atExecute?: string;
+  /** Run every N seconds; each run computes "now". */
+  readonly sleepExecute?: number;
+  /** Run once, when started. */
+  readonly breakExecute?: boolean;
+  /**
+   * The run's items. Return `ctx.assignTask()` for one per game, your own
+   * list, or a slave name to run one item on that slave only.
+   * @defaultValue `ctx.assignTask()`
+   */
+  readonly mapTask?: (ctx: MapContext) => Awaitable<readonly I[] | string>;
+  /** The work for one item (the seed's `execute(myTask)`). A throw fails this item only. */
+  readonly execute: (myTask: I, ctx: TaskContext) => Awaitable<R>;
+  /** Runs once every item has settled, with all their results (the seed's `resultSets`). */
+  readonly afterExecute?: (resultSets: ReadonlyArray<ResultSet<I, R>>, ctx: TaskContext) => Awaitable<unknown>;
+  /**
+   * Items of one run executing at once.
+   * @defaultValue the configured `concurrency` (10)
+   */
+  readonly concurrency?: number;
+  /**
+   * Attempts per item before it counts as failed (transient errors are retried with backoff).
+   * @defaultValue 3
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Longest time one item's `execute` may take, in seconds.
+   * @defaultValue 600
+   */
+  readonly itemTimeoutSeconds?: number;
+  /**
+   * Whether `gflow restart -d` may rerun past periods of this task.
+   * @defaultValue true
+   */
+  readonly enableReExecute?: boolean;
+}
+
+/** A task as loaded: its definition plus its parsed schedule. */
+export interface Task<I extends object = GameItem, R = unknown> extends TaskDefinition<I, R> {
+  readonly schedule: TaskSchedule;
+}
+
+/** A task of any item and result type, as the runtime handles them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTask = Task<any, any>;
+
+export interface JobDefinition {
+  /** `job` or `layer.job`. */
+  readonly name: string;
+  readonly description?: string;
+  /** The job's tasks, in order (the seed's `registerTask`). */
+  readonly registerTask: readonly AnyTask[];
+}
+
+export interface Job extends JobDefinition {
+  /** The task named `name`, or `undefined`. */
+  task(name: string): AnyTask | undefined;
+}
+
+/**
+ * Define a task; its schedule is parsed here, so a bad `atExecute` fails
+ * when the job file loads, naming the task.
+ */
+export function defineTask<I extends object = GameItem, R = unknown>(definition: TaskDefinition<I, R>): Task<I, R> {
+  if (typeof definition.name !== 'string' || !TASK_NAME.test(definition.name)) {
+    throw usageError(`task name ${JSON.stringify(definition.name)} is not valid: use letters, digits, _ or -, starting with a letter`);
+  }
+  if (typeof definition.execute !== 'function') {
+    throw usageError(`task ${definition.name}: execute(myTask, ctx) is missing`);
+  }
+  let schedule: TaskSchedule;
+  try {
+    schedule = scheduleOf(definition);
+  } catch (err) {
+    throw usageError(`task ${definition.name}: ${(err as Error).message}`);
+  }
+  checkPositiveInt(definition.name, 'concurrency', definition.concurrency);
+  checkPositiveInt(definition.name, 'maxAttempts', definition.maxAttempts);
+  checkPositiveInt(definition.name, 'itemTimeoutSeconds', definition.itemTimeoutSeconds);
+  return Object.freeze({ ...definition, schedule });
+}
+
+/** Define a job from its tasks. */
+export function defineJob(definition: JobDefinition): Job {
+  if (typeof definition.name !== 'string' || !JOB_NAME.test(definition.name)) {
+    throw usageError(`job name ${JSON.stringify(definition.name)} is not valid: use "job" or "layer.job" (letters, digits, _ or -)`);
+  }
+  if (!Array.isArray(definition.registerTask) || definition.registerTask.length === 0) {
+    throw usageError(`job ${definition.name}: registerTask must list at least one task made with defineTask()`);
+  }
+  const byName = new Map<string, AnyTask>();
+  for (const task of definition.registerTask) {
+    if (!task || typeof task !== 'object' || !('schedule' in task)) {
+      throw usageError(`job ${definition.name}: registerTask holds something that is not a defineTask() result`);
+    }
+    if (byName.has(task.name)) throw usageError(`job ${definition.name}: task ${task.name} is registered twice`);
+    byName.set(task.name, task);
+  }
+  return Object.freeze({ ...definition, task: (name: string) => byName.get(name) });
+}
+
+function checkPositiveInt(task: string, field: string, value: number | undefined): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < 1) throw usageError(`task ${task}: ${field} must be a positive whole number, got ${String(value)}`);
+}

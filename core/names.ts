@@ -1,0 +1,78 @@
+/**
+ * Every name gflow creates in Temporal, Redis and MySQL is derived here, from
+ * the configured prefix, so that two installations (or two test runs) sharing
+ * one Temporal, Redis and MySQL never clash, and no name is typed twice.
+ * Pure code: safe to import from workflows.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Custom search attributes: register them on the server (`gflow setup`, or the embedded dev server does it). */
+export const searchAttributes = {
+  job: defineSearchAttributeKey('GflowJob', SearchAttributeType.KEYWORD),
+  task: defineSearchAttributeKey('GflowTask', SearchAttributeType.KEYWORD),
+  period: defineSearchAttributeKey('GflowPeriod', SearchAttributeType.KEYWORD),
+  prefix: defineSearchAttributeKey('GflowPrefix', SearchAttributeType.KEYWORD),
+} as const;
+
+/** The search attributes as the dev server's `--search-attribute Name=Type` flags and the operator API want them. */
+export const searchAttributeTypes: Record<string, 'Keyword'> = Object.fromEntries(
+  Object.values(searchAttributes).map((key) => [key.name, 'Keyword'] as const),
+);
+
+/** A prefix goes into MySQL schema names, Redis keys and Temporal ids: keep it to a safe alphabet. */
+export const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,30}$/;
+
+/** The names of one installation. */
+export class Names {
+  constructor(readonly prefix: string) {}
+
+  /** The task queue every slave polls: unpinned items and all workflows run here. */
+  get sharedQueue(): string {
+    return `${this.prefix}.shared`;
+  }
+
+  /** A slave's own task queue: items pinned to that slave run here. */
+  slaveQueue(slave: string): string {
+    return `${this.prefix}.slave.${slave}`;
+  }
+
+  /** One Temporal Schedule per calendar/interval task, e.g. `gflow.report.active`. */
+  scheduleId(job: string, task: string): string {
+    return `${this.prefix}.${job}.${task}`;
+  }
+
+  /** The workflow the schedule starts each time it fires; Temporal appends the fire time. */
+  scheduledTickId(job: string, task: string): string {
+    return `${this.prefix}.${job}.${task}.tick`;
+  }
+
+  /** One run of one task for one period, e.g. `gflow.report.active.20261124`. */
+  runId(job: string, task: string, periodKey: string): string {
+    return `${this.prefix}.${job}.${task}.${periodKey}`;
+  }
+
+  /** A once-task has one id, so a second start while one runs is refused (the seed's singleton). */
+  onceRunId(job: string, task: string): string {
+    return `${this.prefix}.${job}.${task}.once`;
+  }
+
+  /** Visibility query for this installation's runs of a job (and optionally some of its tasks). */
+  runsQuery(job: string, options: { tasks?: readonly string[]; running?: boolean } = {}): string {
+    const clauses = [`${searchAttributes.prefix.name} = '${this.prefix}'`, `${searchAttributes.job.name} = '${job}'`];
+    if (options.tasks && options.tasks.length > 0) {
+      clauses.push(`${searchAttributes.task.name} IN (${options.tasks.map((t) => `'${t}'`).join(', ')})`);
+    }
+    if (options.running) clauses.push(`ExecutionStatus = 'Running'`);
+    return clauses.join(' AND ');
+  }
+
+  /** A Redis key under this installation's prefix. */
+  redisKey(...parts: ReadonlyArray<string | number>): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  /** A MySQL schema of this installation: meta, tag, report or log. */
+  schema(layer: 'meta' | 'tag' | 'report' | 'log'): string {
+    return `${this.prefix}_${layer}`;
+  }
+}

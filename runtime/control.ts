@@ -1,0 +1,187 @@
+/**
+ * The master's commands against Temporal: start, stop and restart a job's
+ * tasks. A calendar or interval task is a Temporal Schedule (created or
+ * updated, unpaused, paused); a once-task is a workflow started under one
+ * id, so a second start while it runs is refused (the seed's singleton).
+ */
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type ScheduleOptions,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import type { AnyTask } from '../core/job';
+import { Names, searchAttributes } from '../core/names';
+import { instantPeriod, type Period } from '../core/period';
+import { toTemporalCalendar, type TaskSchedule } from '../core/schedule';
+import { scheduledRun } from '../workflows/scheduled-run';
+import { taskRun } from '../workflows/task-run';
+import type { Config } from './config';
+
+/** What a command did to one task, for the operator. */
+export interface TaskAction {
+  readonly task: string;
+  readonly action: string;
+  readonly id: string;
+  /** Set when the command could not do what was asked (a once-task already running). */
+  readonly refused?: boolean;
+}
+
+const UNIT_SECONDS = { minute: 60, hour: 3600, day: 86_400, week: 604_800, month: 2_678_400 } as const;
+
+export class JobControl {
+  private readonly names: Names;
+
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+  ) {
+    this.names = new Names(config.prefix);
+  }
+
+  /** Create or unpause each task's schedule; start once-tasks. `now` also fires schedules at once. */
+  async start(job: string, tasks: readonly AnyTask[], options: { now?: boolean } = {}): Promise<TaskAction[]> {
+    const actions: TaskAction[] = [];
+    for (const task of tasks) {
+      if (task.schedule.kind === 'once') {
+        actions.push(await this.startOnce(job, task));
+        continue;
+      }
+      const id = this.names.scheduleId(job, task.name);
+      const created = await this.upsertSchedule(job, task);
+      let action = created ? 'schedule created' : 'schedule updated and unpaused';
+      if (options.now) {
+        // trigger() defaults to ALLOW_ALL: pass SKIP or --now breaks the one-run-at-a-time rule.
+        await this.client.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
+        action += ', triggered now';
+      }
+      actions.push({ task: task.name, action, id });
+    }
+    return actions;
+  }
+
+  /** Pause each task's schedule and cancel its running runs. */
+  async stop(job: string, tasks: readonly AnyTask[]): Promise<TaskAction[]> {
+    const actions: TaskAction[] = [];
+    for (const task of tasks) {
+      if (task.schedule.kind === 'once') continue;
+      const id = this.names.scheduleId(job, task.name);
+      try {
+        await this.client.schedule.getHandle(id).pause(`gflow stop ${job}`);
+        actions.push({ task: task.name, action: 'schedule paused', id });
+      } catch (err) {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+        actions.push({ task: task.name, action: 'no schedule (never started)', id });
+      }
+    }
+    const query = this.names.runsQuery(job, { tasks: tasks.map((t) => t.name), running: true });
+    for await (const run of this.client.workflow.list({ query })) {
+      await this.client.workflow.getHandle(run.workflowId, run.runId).cancel();
+      const task = run.searchAttributes?.[searchAttributes.task.name]?.[0];
+      actions.push({ task: String(task ?? '?'), action: 'running run cancelled', id: run.workflowId });
+    }
+    return actions;
+  }
+
+  async restart(job: string, tasks: readonly AnyTask[], options: { now?: boolean } = {}): Promise<TaskAction[]> {
+    const stopped = await this.stop(job, tasks);
+    await this.waitUntilStopped(job, tasks);
+    return [...stopped, ...(await this.start(job, tasks, options))];
+  }
+
+  /** The Schedule gflow keeps for a calendar or interval task. */
+  scheduleOptions(job: string, task: AnyTask): ScheduleOptions {
+    const schedule = task.schedule;
+    if (schedule.kind === 'once') throw new Error(`task ${task.name} runs once and has no schedule`);
+    const unit = schedule.kind === 'calendar' ? schedule.unit : 'instant';
+    return {
+      scheduleId: this.names.scheduleId(job, task.name),
+      spec: this.spec(schedule),
+      action: {
+        type: 'startWorkflow',
+        workflowType: scheduledRun,
+        workflowId: this.names.scheduledTickId(job, task.name),
+        taskQueue: this.names.sharedQueue,
+        args: [{ job, task: task.name, unit, zone: this.config.tz, prefix: this.config.prefix }],
+        typedSearchAttributes: this.attributes(job, task.name),
+        staticSummary: `${job}.${task.name}: schedule fired`,
+      },
+      policies: {
+        overlap: ScheduleOverlapPolicy.SKIP,
+        // Missed while the server was down: catch up within one period, not the one-year default.
+        catchupWindow: `${Math.max(60, catchupSeconds(schedule))}s`,
+      },
+      state: { note: `gflow start ${job}` },
+    };
+  }
+
+  private spec(schedule: Exclude<TaskSchedule, { kind: 'once' }>): ScheduleSpec {
+    if (schedule.kind === 'interval') return { intervals: [{ every: `${schedule.seconds}s` }] };
+    return { calendars: [toTemporalCalendar(schedule)], timezone: this.config.tz };
+  }
+
+  private async upsertSchedule(job: string, task: AnyTask): Promise<boolean> {
+    const options = this.scheduleOptions(job, task);
+    try {
+      await this.client.schedule.create(options);
+      return true;
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    }
+    const handle = this.client.schedule.getHandle(options.scheduleId);
+    // update() replaces the whole schedule: the job file is the source of truth for spec, action and policies.
+    await handle.update((previous) => ({
+      ...previous,
+      spec: options.spec,
+      action: options.action,
+      policies: { ...previous.policies, ...options.policies },
+      state: { ...previous.state, paused: false, note: `gflow start ${job}` },
+    }));
+    return false;
+  }
+
+  private async startOnce(job: string, task: AnyTask): Promise<TaskAction> {
+    const id = this.names.onceRunId(job, task.name);
+    const period: Period = instantPeriod(Date.now(), this.config.tz);
+    try {
+      await this.client.workflow.start(taskRun, {
+        workflowId: id,
+        taskQueue: this.names.sharedQueue,
+        args: [{ job, task: task.name, period, prefix: this.config.prefix }],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [...this.attributes(job, task.name), { key: searchAttributes.period, value: period.key }],
+        staticSummary: `${job}.${task.name} once at ${period.key}`,
+      });
+      return { task: task.name, action: 'started once', id };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { task: task.name, action: 'refused: already running (stop it first)', id, refused: true };
+      throw err;
+    }
+  }
+
+  /** Cancellation is asynchronous: wait (briefly) until no run of these tasks is left, so a restart does not collide. */
+  private async waitUntilStopped(job: string, tasks: readonly AnyTask[]): Promise<void> {
+    const query = this.names.runsQuery(job, { tasks: tasks.map((t) => t.name), running: true });
+    for (let i = 0; i < 100; i++) {
+      const { count } = await this.client.workflow.count(query);
+      if (count === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private attributes(job: string, task: string) {
+    return [
+      { key: searchAttributes.prefix, value: this.config.prefix },
+      { key: searchAttributes.job, value: job },
+      { key: searchAttributes.task, value: task },
+    ];
+  }
+}
+
+function catchupSeconds(schedule: Exclude<TaskSchedule, { kind: 'once' }>): number {
+  return schedule.kind === 'interval' ? schedule.seconds : UNIT_SECONDS[schedule.unit];
+}

@@ -1,0 +1,137 @@
+/**
+ * What Temporal knows about a job's tasks: schedule state and next fire
+ * times, running runs, the last run's summary, and the live slaves (the
+ * pollers of the shared queue). Read-only; `gflow jobs` and `gflow top` show it.
+ */
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { RunSummary } from '../activities/types';
+import type { AnyTask } from '../core/job';
+import { Names, searchAttributes } from '../core/names';
+import { describeSchedule } from '../core/schedule';
+import type { Config } from './config';
+
+export interface ScheduleState {
+  readonly id: string;
+  readonly state: 'active' | 'paused' | 'not started';
+  readonly note?: string;
+  readonly nextRuns: string[];
+}
+
+export interface TaskStatus {
+  readonly job: string;
+  readonly task: string;
+  /** The schedule in words: "Mondays at 02:00 (UTC)". */
+  readonly when: string;
+  readonly schedule?: ScheduleState;
+  readonly running: Array<{ id: string; period?: string; startedAt: string }>;
+  readonly last?: { id: string; status: string; closedAt?: string; summary?: RunSummary };
+}
+
+export interface LiveSlave {
+  readonly identity: string;
+  readonly queues: string[];
+  readonly lastContact: string;
+}
+
+export class StatusReader {
+  private readonly names: Names;
+
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+  ) {
+    this.names = new Names(config.prefix);
+  }
+
+  async schedule(job: string, task: AnyTask): Promise<ScheduleState | undefined> {
+    if (task.schedule.kind === 'once') return undefined;
+    const id = this.names.scheduleId(job, task.name);
+    try {
+      const d = await this.client.schedule.getHandle(id).describe();
+      return {
+        id,
+        state: d.state.paused ? 'paused' : 'active',
+        ...(d.state.note && { note: d.state.note }),
+        nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+      };
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return { id, state: 'not started', nextRuns: [] };
+      throw err;
+    }
+  }
+
+  async task(job: string, task: AnyTask, options: { runs?: boolean } = {}): Promise<TaskStatus> {
+    const schedule = await this.schedule(job, task);
+    const base = { job, task: task.name, when: describeSchedule(task.schedule, this.config.tz), ...(schedule && { schedule }) };
+    if (!options.runs) return { ...base, running: [] };
+    return { ...base, running: await this.running(job, task.name), ...(await this.lastRun(job, task.name)) };
+  }
+
+  private async running(job: string, task: string): Promise<TaskStatus['running']> {
+    const out: TaskStatus['running'] = [];
+    const query = `${this.names.runsQuery(job, { tasks: [task], running: true })} AND WorkflowType = 'taskRun'`;
+    for await (const run of this.client.workflow.list({ query })) {
+      const period = run.searchAttributes?.[searchAttributes.period.name]?.[0];
+      out.push({ id: run.workflowId, ...(period !== undefined && { period: String(period) }), startedAt: run.startTime.toISOString() });
+    }
+    return out;
+  }
+
+  private async lastRun(job: string, task: string): Promise<Pick<TaskStatus, 'last'>> {
+    const query = `${this.names.runsQuery(job, { tasks: [task] })} AND WorkflowType = 'taskRun' AND ExecutionStatus != 'Running'`;
+    let latest: { workflowId: string; runId: string; status: string; closeTime?: Date } | undefined;
+    for await (const run of this.client.workflow.list({ query, pageSize: 20 })) {
+      if (!latest || (run.closeTime && latest.closeTime && run.closeTime > latest.closeTime)) {
+        latest = { workflowId: run.workflowId, runId: run.runId, status: run.status.name, closeTime: run.closeTime };
+      }
+    }
+    if (!latest) return {};
+    const last = { id: latest.workflowId, status: latest.status, ...(latest.closeTime && { closedAt: latest.closeTime.toISOString() }) };
+    if (latest.status !== 'COMPLETED') return { last };
+    const summary = (await this.client.workflow.getHandle(latest.workflowId, latest.runId).result()) as RunSummary;
+    return { last: { ...last, summary } };
+  }
+
+  /** Workers polling the shared queue, with each one's own queue: Temporal's view, not a heartbeat of ours. */
+  async slaves(): Promise<LiveSlave[]> {
+    const byIdentity = new Map<string, { queues: Set<string>; last: number }>();
+    const queues = [this.names.sharedQueue];
+    const shared = await this.pollers(this.names.sharedQueue);
+    for (const p of shared) byIdentity.set(p.identity, { queues: new Set([this.names.sharedQueue]), last: p.last });
+    for (const identity of byIdentity.keys()) {
+      const slave = identity.split('@')[0]!;
+      queues.push(this.names.slaveQueue(slave));
+      for (const p of await this.pollers(this.names.slaveQueue(slave))) {
+        const entry = byIdentity.get(p.identity);
+        if (entry) {
+          entry.queues.add(this.names.slaveQueue(slave));
+          entry.last = Math.max(entry.last, p.last);
+        }
+      }
+    }
+    return [...byIdentity.entries()]
+      .map(([identity, e]) => ({ identity, queues: [...e.queues], lastContact: new Date(e.last).toISOString() }))
+      .sort((a, b) => a.identity.localeCompare(b.identity));
+  }
+
+  private async pollers(queue: string): Promise<Array<{ identity: string; last: number }>> {
+    const out = new Map<string, number>();
+    for (const taskQueueType of [
+      temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    ]) {
+      const response = await this.client.workflowService.describeTaskQueue({
+        namespace: this.config.temporalNamespace,
+        taskQueue: { name: queue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType,
+      });
+      for (const poller of response.pollers ?? []) {
+        if (!poller.identity) continue;
+        const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
+        out.set(poller.identity, Math.max(out.get(poller.identity) ?? 0, seconds * 1000));
+      }
+    }
+    return [...out.entries()].map(([identity, last]) => ({ identity, last }));
+  }
+}

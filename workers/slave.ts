@@ -1,0 +1,108 @@
+/**
+ * A slave: the worker process of one host. It polls the shared task queue
+ * (workflows and unpinned items) and its own queue (items pinned to it);
+ * Temporal needs one `Worker` per queue, so a slave runs two on one
+ * connection, with shared Redis and MySQL clients.
+ */
+import { resolve } from 'node:path';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { usageError } from '../core/errors';
+import { SLAVE_NAME } from '../core/job';
+import { Names } from '../core/names';
+import { createRunActivities } from '../activities/run';
+import { listEnabledGames } from '../data/games';
+import type { Config } from '../runtime/config';
+import { loadJobs } from '../runtime/jobs';
+import { createLogger, type Logger } from '../runtime/logger';
+import { getMysql } from '../runtime/mysql';
+import { getRedis } from '../runtime/redis';
+import { installSdkLogging } from '../runtime/sdk-logging';
+import { connectWorker } from '../runtime/temporal';
+
+export const WORKFLOWS_PATH = resolve(__dirname, '../workflows/index.ts');
+
+export interface SlaveOptions {
+  readonly config: Config;
+  readonly slave: string;
+  readonly log?: Logger;
+  /** A prebuilt workflow bundle (tests and benchmarks build it once per process). */
+  readonly workflowBundle?: WorkflowBundleWithSourceMap;
+  /** How long in-flight activities may take to finish on shutdown. @defaultValue 30 s */
+  readonly shutdownGraceSeconds?: number;
+}
+
+export interface Slave {
+  readonly name: string;
+  readonly queues: readonly string[];
+  /** Resolves when both workers have stopped. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+let cachedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Bundling the workflow code takes seconds: do it once per process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  cachedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return cachedBundle;
+}
+
+export async function createSlave(options: SlaveOptions): Promise<Slave> {
+  const { config, slave } = options;
+  if (!SLAVE_NAME.test(slave)) throw usageError(`slave name ${JSON.stringify(slave)} is not valid: letters, digits, . _ - (at most 63)`);
+  const log = options.log ?? createLogger(`slave.${slave}`);
+  installSdkLogging(log.child('temporal'));
+  const names = new Names(config.prefix);
+  const registry = loadJobs(config.jobsDir);
+  const mysql = getMysql(config.mysqlUrl);
+  const activities = createRunActivities({
+    config,
+    registry,
+    names,
+    redis: getRedis(config.redisUrl),
+    mysql,
+    log,
+    assignTask: async () => (await listEnabledGames(mysql, names)).map((g) => ({ game: g.id })),
+  });
+  const connection = await connectWorker(config);
+  const common = {
+    connection,
+    namespace: config.temporalNamespace,
+    activities,
+    shutdownGraceTime: `${options.shutdownGraceSeconds ?? 30}s`,
+    identity: `${slave}@${process.pid}`,
+  } as const;
+  const shared = await Worker.create({
+    ...common,
+    taskQueue: names.sharedQueue,
+    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+  });
+  const own = await Worker.create({ ...common, taskQueue: names.slaveQueue(slave) });
+  const workers = [shared, own];
+  return {
+    name: slave,
+    queues: [names.sharedQueue, names.slaveQueue(slave)],
+    async run() {
+      try {
+        // If one worker dies, stop the other: a half slave would take work it cannot finish.
+        await Promise.all(workers.map((w) => w.run().catch((err) => (stopAll(), Promise.reject(err)))));
+      } finally {
+        await connection.close();
+      }
+    },
+    shutdown: stopAll,
+  };
+
+  function stopAll(): void {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+}
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
+  error: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
+  log: () => undefined,
+};

@@ -1,0 +1,60 @@
+/**
+ * What a task's Schedule starts each time it fires: it learns when it was
+ * due, turns that into the period that just ended, and runs `taskRun` for
+ * that period as a child with a readable id (`<prefix>.<job>.<task>.<period>`).
+ * It waits for the child, so the schedule's SKIP overlap policy keeps one
+ * run per task at a time (the seed's singleton).
+ */
+import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import type { RunSummary } from '../activities/types';
+import { Names, searchAttributes } from '../core/names';
+import { instantPeriod, periodForFireTime, type Period } from '../core/period';
+import type { PeriodUnit } from '../core/schedule';
+import { taskRun } from './task-run';
+
+/** Set by the server on every scheduled run: when it was due. */
+const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+export interface ScheduledRunInput {
+  readonly job: string;
+  readonly task: string;
+  /** A calendar task's period unit, or `instant` for interval tasks (they compute "now"). */
+  readonly unit: PeriodUnit | 'instant';
+  /** IANA zone the schedule fires in and periods are cut in. */
+  readonly zone: string;
+  readonly prefix: string;
+}
+
+export type ScheduledRunResult = RunSummary | { readonly skipped: string; readonly period: string };
+
+export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledRunResult> {
+  const info = workflowInfo();
+  const due = dueTime(info.typedSearchAttributes) ?? info.startTime.getTime();
+  const period: Period = input.unit === 'instant' ? instantPeriod(due, input.zone) : periodForFireTime(input.unit, due, input.zone);
+  const names = new Names(input.prefix);
+  const workflowId = names.runId(input.job, input.task, period.key);
+  try {
+    return await executeChild(taskRun, {
+      workflowId,
+      args: [{ job: input.job, task: input.task, period, prefix: input.prefix }],
+      typedSearchAttributes: [
+        { key: searchAttributes.prefix, value: input.prefix },
+        { key: searchAttributes.job, value: input.job },
+        { key: searchAttributes.task, value: input.task },
+        { key: searchAttributes.period, value: period.key },
+      ],
+      staticSummary: `${input.job}.${input.task} for ${period.key}`,
+    });
+  } catch (err) {
+    // Another run of this period is already going (a --now, a rerun): one at a time.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { skipped: `${workflowId} is already running`, period: period.key };
+    throw err;
+  }
+}
+
+function dueTime(attributes: TypedSearchAttributes): number | undefined {
+  const value = attributes.get(scheduledStartTime);
+  return value instanceof Date ? value.getTime() : undefined;
+}
