@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { isUserError, messageOf } from '../core/errors';
+import { messageOf } from '../core/errors';
 import type { AnyTask, GameItem, MapContext, ResultSet, TaskContext } from '../core/job';
 import type { Names } from '../core/names';
 import type { Config } from '../runtime/config';
@@ -13,6 +13,7 @@ import type { JobRegistry } from '../runtime/jobs';
 import type { Logger } from '../runtime/logger';
 import type { Pool } from '../runtime/mysql';
 import type { Redis } from '../runtime/redis';
+import { classify } from './failures';
 import type { ItemOutcome, PlannedItem, RunInput, RunPlan } from './types';
 
 export interface RunDependencies {
@@ -30,13 +31,6 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_ITEM_TIMEOUT_SECONDS = 600;
 
 export function createRunActivities(deps: RunDependencies) {
-  /** Plain errors from job code are retried; a UserError (bad item, unknown game) is not. */
-  function classify(err: unknown): never {
-    if (err instanceof ApplicationFailure) throw err;
-    if (isUserError(err)) throw ApplicationFailure.create({ message: err.message, type: 'UserError', nonRetryable: true });
-    throw err;
-  }
-
   function lookup(input: RunInput): AnyTask {
     try {
       return deps.registry.task(input.job, input.task);
@@ -66,6 +60,7 @@ export function createRunActivities(deps: RunDependencies) {
       },
       heartbeat: (details) => activity.heartbeat(details),
       signal: activity.cancellationSignal,
+      filters: input.filters ?? {},
     };
   }
 
@@ -73,15 +68,22 @@ export function createRunActivities(deps: RunDependencies) {
     /** `mapTask` → the run's items, each labelled and, if pinned, tied to its slave. */
     async planRun(input: RunInput): Promise<RunPlan> {
       const task = lookup(input);
-      const ctx: MapContext = { ...taskContext(input, 'mapTask'), assignTask: deps.assignTask };
+      const games = input.filters?.games;
+      const assignTask = async () => {
+        const all = await deps.assignTask();
+        return games ? all.filter((item) => games.includes(item.game)) : all;
+      };
+      const ctx: MapContext = { ...taskContext(input, 'mapTask'), assignTask };
       let mapped: readonly unknown[] | string;
       try {
-        mapped = task.mapTask ? await task.mapTask(ctx) : await deps.assignTask();
+        mapped = task.mapTask ? await task.mapTask(ctx) : await assignTask();
       } catch (err) {
         classify(err);
       }
+      const items = planItems(input, mapped);
       return {
-        items: planItems(input, mapped),
+        // `-g` keeps only those games' items, whatever mapTask returned.
+        items: games ? items.filter((i) => i.game !== undefined && games.includes(i.game)).map((i, index) => ({ ...i, index })) : items,
         concurrency: task.concurrency ?? deps.config.concurrency,
         maxAttempts: task.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
         itemTimeoutSeconds: task.itemTimeoutSeconds ?? DEFAULT_ITEM_TIMEOUT_SECONDS,

@@ -2,6 +2,7 @@
  * What travels between the run workflow and its activities: plain JSON,
  * so workflows can import these types without importing any I/O.
  */
+import type { RunFilters } from '../core/job';
 import type { Period } from '../core/period';
 
 /** One run of one task for one period. */
@@ -11,6 +12,8 @@ export interface RunInput {
   readonly period: Period;
   /** The installation's prefix; the workflow derives task-queue names from it. */
   readonly prefix: string;
+  /** A rerun's filters (`-g`, `-s`, `-c`). */
+  readonly filters?: RunFilters;
 }
 
 /** One item of a run, as `mapTask` returned it, with where it must run. */
@@ -48,6 +51,8 @@ export interface RunSummary {
   readonly period: string;
   readonly items: number;
   readonly ok: number;
+  /** Every game the run's items covered, ok or not. */
+  readonly games: readonly number[];
   readonly failed: ReadonlyArray<{ readonly label: string; readonly game?: number; readonly error: string }>;
   readonly afterExecute?: { readonly ok: boolean; readonly error?: string };
   readonly startedAt: string;
@@ -59,4 +64,28 @@ export interface RunProgress {
   readonly total: number;
   readonly done: number;
   readonly failed: number;
+}
+
+/** One period of one task in a rerun. */
+export interface RerunStep {
+  readonly rerunId: string;
+  readonly job: string;
+  readonly task: string;
+  readonly period: Period;
+  /** `-g`: only these games' rows; all games' rows when absent. */
+  readonly games?: readonly number[];
+}
+
+/** What a rerun did for one period. */
+export interface PeriodResult {
+  readonly task: string;
+  readonly period: Period;
+  readonly added: number;
+  readonly removed: number;
+  readonly changed: number;
+  readonly checkErrors: number;
+  readonly checkWarnings: number;
+  readonly gamesFailed: readonly string[];
+  /** Set when a step failed for the whole period (not one game). */
+  readonly error?: string;
 }

@@ -6,7 +6,14 @@ import { Command, CommanderError } from 'commander';
 import { version } from '../package.json';
 import { isUserError, messageOf } from '../core/errors';
 import { closeMysql } from '../runtime/mysql';
+import { configCommand } from './commands/config';
+import { dbCommand } from './commands/db';
 import { devCommand } from './commands/dev';
+import { gamesCommand } from './commands/games';
+import { ingestCommand } from './commands/ingest';
+import { diffCommand } from './commands/diff';
+import { rerunsCommand } from './commands/reruns';
+import { restoreCommand } from './commands/restore';
 import { jobsCommand } from './commands/jobs';
 import { lifecycleCommand } from './commands/lifecycle';
 import { setupCommand } from './commands/setup';
@@ -39,6 +46,13 @@ function commands(): Command[] {
     workerCommand(),
     devCommand(),
     setupCommand(),
+    rerunsCommand(),
+    ingestCommand(),
+    gamesCommand(),
+    dbCommand(),
+    configCommand(),
+    diffCommand(),
+    restoreCommand(),
   ];
 }
 

@@ -32,6 +32,7 @@ import type { Redis } from 'ioredis';
 import { usageError } from './errors';
 import type { Names } from './names';
 import type { Period } from './period';
+import type { ReportCheck, ReportTable } from './report';
 import { scheduleOf, type TaskSchedule } from './schedule';
 
 /** Job names: `job` or `layer.job` (the seed's layers: collector, reporter, ...). */
@@ -62,6 +63,16 @@ export interface Pinnable {
   readonly slave?: string;
 }
 
+/** A rerun's filters (`-g`, `-s`, `-c`); scheduled runs have none. */
+export interface RunFilters {
+  /** Only these games (`-g`): `assignTask()` and game items outside them are dropped. */
+  readonly games?: readonly number[];
+  /** Server-id range (`-s from,to`), for tasks whose items or queries go by server. */
+  readonly servers?: { readonly from: number; readonly to: number };
+  /** Channel (`-c`), for tasks that compute per channel. */
+  readonly channel?: string;
+}
+
 /** What every hook of a task receives. */
 export interface TaskContext {
   readonly job: string;
@@ -81,6 +92,8 @@ export interface TaskContext {
   heartbeat(details?: unknown): void;
   /** Aborted when the run is cancelled (`gflow stop`) or times out. */
   readonly signal: AbortSignal;
+  /** The rerun's filters; `{}` for scheduled runs. Games are applied by gflow; servers and channel are the task's to honour. */
+  readonly filters: RunFilters;
 }
 
 /** What `mapTask` receives: the context plus the default mapping. */
@@ -144,6 +157,19 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
    * @defaultValue true
    */
   readonly enableReExecute?: boolean;
+  /**
+   * The report tables this task writes (in the `<prefix>_report` schema):
+   * reruns back these rows up, diff them and can restore them.
+   */
+  readonly reports?: readonly ReportTable[];
+  /** Consistency checks run after every rerun period (seed business point 4). */
+  readonly checks?: readonly ReportCheck[];
+  /**
+   * How a rerun walks the periods: in parallel (bounded), or one after the
+   * other when a period reads what the previous one wrote.
+   * @defaultValue `'parallel'`
+   */
+  readonly rerunOrder?: 'parallel' | 'sequential';
 }
 
 /** A task as loaded: its definition plus its parsed schedule. */
@@ -185,6 +211,16 @@ export function defineTask<I extends object = GameItem, R = unknown>(definition:
   } catch (err) {
     throw usageError(`task ${definition.name}: ${(err as Error).message}`);
   }
+  for (const table of definition.reports ?? []) {
+    for (const name of [table.table, table.gameColumn ?? 'game_id', table.periodColumn, ...(table.keyColumns ?? [])]) {
+      checkSqlName(definition.name, name);
+    }
+  }
+  for (const check of definition.checks ?? []) {
+    if (!(definition.reports ?? []).some((t) => t.table === check.table)) {
+      throw usageError(`task ${definition.name}: check on table ${JSON.stringify(check.table)}, which is not among its reports`);
+    }
+  }
   checkPositiveInt(definition.name, 'concurrency', definition.concurrency);
   checkPositiveInt(definition.name, 'maxAttempts', definition.maxAttempts);
   checkPositiveInt(definition.name, 'itemTimeoutSeconds', definition.itemTimeoutSeconds);
@@ -208,6 +244,15 @@ export function defineJob(definition: JobDefinition): Job {
     byName.set(task.name, task);
   }
   return Object.freeze({ ...definition, task: (name: string) => byName.get(name) });
+}
+
+/** Report table and column names go into SQL: only plain identifiers. */
+const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+function checkSqlName(task: string, name: string): void {
+  if (typeof name !== 'string' || !SQL_NAME.test(name)) {
+    throw usageError(`task ${task}: report name ${JSON.stringify(name)} is not a plain SQL identifier (letters, digits, _; at most 64)`);
+  }
 }
 
 function checkPositiveInt(task: string, field: string, value: number | undefined): void {

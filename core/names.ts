@@ -12,6 +12,7 @@ export const searchAttributes = {
   task: defineSearchAttributeKey('GflowTask', SearchAttributeType.KEYWORD),
   period: defineSearchAttributeKey('GflowPeriod', SearchAttributeType.KEYWORD),
   prefix: defineSearchAttributeKey('GflowPrefix', SearchAttributeType.KEYWORD),
+  rerun: defineSearchAttributeKey('GflowRerun', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The search attributes as the dev server's `--search-attribute Name=Type` flags and the operator API want them. */
@@ -54,6 +55,28 @@ export class Names {
   /** A once-task has one id, so a second start while one runs is refused (the seed's singleton). */
   onceRunId(job: string, task: string): string {
     return `${this.prefix}.${job}.${task}.once`;
+  }
+
+  /** A rerun: `<prefix>.<job>.rerun-<stamp>`; `stamp` makes it unique and sortable. */
+  rerunId(job: string, stamp: string): string {
+    return `${this.prefix}.${job}.rerun-${stamp}`;
+  }
+
+  /** One period of a rerun: its recompute runs under this id. */
+  rerunPeriodId(rerunId: string, task: string, periodKey: string): string {
+    return `${rerunId}.${task}.${periodKey}`;
+  }
+
+  /** The restore of a rerun's backups. */
+  restoreId(rerunId: string): string {
+    return `${rerunId}.restore`;
+  }
+
+  /** This installation's reruns (optionally of one job). */
+  rerunsQuery(job?: string): string {
+    const clauses = [`${searchAttributes.prefix.name} = '${this.prefix}'`, `WorkflowType = 'rerun'`];
+    if (job) clauses.push(`${searchAttributes.job.name} = '${job}'`);
+    return clauses.join(' AND ');
   }
 
   /** Visibility query for this installation's runs of a job (and optionally some of its tasks). */

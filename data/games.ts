@@ -9,9 +9,10 @@ import { IANAZone } from 'luxon';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { failure, usageError } from '../core/errors';
 import type { Names } from '../core/names';
+import { getMysql } from '../runtime/mysql';
 import { getRedis, redact } from '../runtime/redis';
 import { describeValue, parseGameId, sqlId } from './identifiers';
-import { isMissingSchema } from './migrations';
+import { isMissingSchema } from './sql-errors';
 
 export interface Game {
   readonly id: number;
@@ -154,6 +155,18 @@ export function gameRouting(games: readonly Game[], defaults: { redis: Redis; tz
       return url ? getRedis(url) : defaults.redis;
     },
     zoneFor: (game) => byId.get(game)?.tz ?? defaults.tz,
+  };
+}
+
+/**
+ * The Redis and MySQL a game's item should use: its own where the registry
+ * names them, else the defaults. An unreachable own server fails only this
+ * game's item (DESIGN.md "Failure isolation").
+ */
+export function gameClients(game: Game, defaults: { redis: Redis; mysql: Pool }): { redis: Redis; mysql: Pool } {
+  return {
+    redis: game.redisUrl ? getRedis(game.redisUrl) : defaults.redis,
+    mysql: game.mysqlUrl ? getMysql(game.mysqlUrl) : defaults.mysql,
   };
 }
 

@@ -15,6 +15,8 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { failure, usageError } from '../core/errors';
 import type { Names } from '../core/names';
 import { sqlId } from './identifiers';
+import { RERUN_MIGRATIONS } from './rerun-store';
+import { isMissingSchema } from './sql-errors';
 
 /** One versioned change: statements built from the installation's names. */
 export interface Migration {
@@ -27,7 +29,7 @@ export interface Migration {
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 
 /** gflow's own migrations, in order. Other modules may append theirs (see {@link migrate}). */
-export const MIGRATIONS: readonly Migration[] = [
+const BASE_MIGRATIONS: readonly Migration[] = [
   {
     version: '0001_meta_games',
     description: 'games registry',
@@ -109,6 +111,9 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** gflow's migrations, in order: the base layers, then the rerun store's tables. */
+export const MIGRATIONS: readonly Migration[] = [...BASE_MIGRATIONS, ...RERUN_MIGRATIONS];
+
 export const LAYERS = ['meta', 'tag', 'report', 'log'] as const;
 
 /**
@@ -163,12 +168,6 @@ export async function appliedMigrations(pool: Pool, names: Names): Promise<strin
     if (isMissingSchema(err)) return [];
     throw err;
   }
-}
-
-/** MySQL's "unknown database" (1049) or "table doesn't exist" (1146): the installation is not migrated. */
-export function isMissingSchema(err: unknown): boolean {
-  const errno = (err as { errno?: number } | null)?.errno;
-  return errno === 1049 || errno === 1146;
 }
 
 function checkOrder(migrations: readonly Migration[]): void {

@@ -40,6 +40,8 @@ const fileSchema = z
     concurrency: z.number().int().min(1).max(1000),
     /** How long an item pinned to a slave waits for that slave before it is reported unavailable. */
     slaveWaitSeconds: z.number().int().min(1),
+    /** The most periods one rerun may cover. */
+    maxRerunPeriods: z.number().int().min(1).max(100_000),
   })
   .partial()
   .strict();
@@ -62,6 +64,8 @@ export interface Config {
   readonly temporalCli: string | undefined;
   readonly concurrency: number;
   readonly slaveWaitSeconds: number;
+  /** The most periods one rerun may cover (`-d` over more is refused). */
+  readonly maxRerunPeriods: number;
   /** Where the config came from, for messages. */
   readonly source: string;
 }
@@ -111,6 +115,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     temporalCli: c.temporalCli,
     concurrency: c.concurrency ?? 10,
     slaveWaitSeconds: c.slaveWaitSeconds ?? 600,
+    maxRerunPeriods: c.maxRerunPeriods ?? 400,
     source: existsSync(file) ? file : 'defaults and environment',
   };
 }

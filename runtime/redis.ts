@@ -24,7 +24,8 @@ export function getRedis(url: string, options: RedisOptions = {}): Redis {
   if (existing) return existing;
   const client = new Redis(url, {
     lazyConnect: false,
-    enableOfflineQueue: !options.failFast,
+    // Commands sent before the connection is up wait for it; with failFast a failed connect rejects them at once.
+    enableOfflineQueue: true,
     maxRetriesPerRequest: options.failFast ? 0 : 20,
     retryStrategy: options.failFast ? () => null : (attempt) => Math.min(attempt * 200, 5000),
   });

@@ -9,6 +9,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { usageError } from '../core/errors';
 import { SLAVE_NAME } from '../core/job';
 import { Names } from '../core/names';
+import { createRerunActivities } from '../activities/rerun';
 import { createRunActivities } from '../activities/run';
 import { listEnabledGames } from '../data/games';
 import type { Config } from '../runtime/config';
@@ -55,15 +56,18 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
   const names = new Names(config.prefix);
   const registry = loadJobs(config.jobsDir);
   const mysql = getMysql(config.mysqlUrl);
-  const activities = createRunActivities({
-    config,
-    registry,
-    names,
-    redis: getRedis(config.redisUrl),
-    mysql,
-    log,
-    assignTask: async () => (await listEnabledGames(mysql, names)).map((g) => ({ game: g.id })),
-  });
+  const activities = {
+    ...createRunActivities({
+      config,
+      registry,
+      names,
+      redis: getRedis(config.redisUrl),
+      mysql,
+      log,
+      assignTask: async () => (await listEnabledGames(mysql, names)).map((g) => ({ game: g.id })),
+    }),
+    ...createRerunActivities({ registry, names, mysql }),
+  };
   const connection = await connectWorker(config);
   const common = {
     connection,

@@ -4,3 +4,17 @@ import type { RunProgress } from '../activities/types';
 
 /** A run's live progress: items total, done, failed. */
 export const progressQuery = defineQuery<RunProgress>('progress');
+
+/** A rerun's live progress, for the CLI's progress bar. */
+export interface RerunProgress {
+  readonly total: number;
+  readonly done: number;
+  readonly gamesFailed: number;
+  readonly checksFailed: number;
+  readonly periodsFailed: number;
+  readonly startedAt: string;
+  /** `task.period` labels being recomputed now. */
+  readonly running: readonly string[];
+}
+
+export const rerunProgressQuery = defineQuery<RerunProgress>('rerunProgress');

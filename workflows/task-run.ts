@@ -8,7 +8,6 @@
  */
 import {
   ActivityFailure,
-  ApplicationFailure,
   TimeoutFailure,
   isCancellation,
   proxyActivities,
@@ -19,6 +18,7 @@ import {
 import type { RunActivities } from '../activities/run';
 import type { ItemOutcome, PlannedItem, RunInput, RunPlan, RunProgress, RunSummary } from '../activities/types';
 import { Names } from '../core/names';
+import { failureMessage } from './failures';
 import { progressQuery } from './messages';
 import { mapBounded } from './pool';
 
@@ -60,6 +60,7 @@ export async function taskRun(input: RunInput): Promise<RunSummary> {
     period: input.period.key,
     items: outcomes.length,
     ok: outcomes.length - failed.length,
+    games: [...new Set(outcomes.flatMap((o) => (o.game === undefined ? [] : [o.game])))],
     failed,
     ...(after && { afterExecute: after }),
     startedAt: new Date(startedAt).toISOString(),
@@ -89,12 +90,4 @@ async function runItem(input: RunInput, plan: RunPlan, item: PlannedItem, names:
 
 function isScheduleToStartTimeout(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
-}
-
-/** The innermost message: "ActivityFailure: activity failed" says nothing to an operator. */
-function failureMessage(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  if (current instanceof ApplicationFailure || current instanceof Error) return current.message;
-  return String(current);
 }

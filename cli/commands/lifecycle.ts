@@ -3,10 +3,11 @@
  * start demo`). `-t` limits them to some tasks; `--now` fires at once.
  */
 import { Command } from 'commander';
-import { UserError } from '../../core/errors';
+import { usageError, UserError } from '../../core/errors';
 import { JobControl, type TaskAction } from '../../runtime/control';
 import { loadJobs } from '../../runtime/jobs';
 import { cliContext, listOption, printJson, printTable } from '../context';
+import { rerunAction, type RerunOptions } from '../rerun/start';
 import { withClient } from '../temporal';
 
 interface LifecycleOptions {
@@ -36,7 +37,14 @@ Examples:
   restart: `
 Examples:
   $ gflow restart report             pause, cancel running runs, unpause
-  $ gflow restart report -t online --now`,
+  $ gflow restart report -t online --now
+  $ gflow restart report -d 20150420,20150421          rerun two days (the seed's rerun)
+  $ gflow restart report -d 201504,201505 -t monthly   by month
+  $ gflow restart report -d 2015010,2015020            by ISO week (a trailing 0 tells a week from a month)
+  $ gflow restart report -d 20150420 -t active -g 3,7 --now
+
+A rerun backs up the rows each task owns, recomputes, checks and diffs them;
+see gflow reruns, gflow diff <rerun>, gflow restore <rerun>.`,
 };
 
 export function lifecycleCommand(verb: Verb): Command {
@@ -46,8 +54,11 @@ export function lifecycleCommand(verb: Verb): Command {
     .option('-t, --tasks <names>', 'only these tasks (comma-separated)', listOption)
     .option('--json', 'print what was done as JSON')
     .addHelpText('after', EXAMPLES[verb]);
-  if (verb !== 'stop') command.option('--now', 'also run the scheduled tasks at once (overlap policy SKIP)');
-  return command.action(async function (this: Command, job: string, options: LifecycleOptions) {
+  if (verb !== 'stop') command.option('--now', 'start: also fire the schedules at once (overlap SKIP); rerun: do not wait for a running rerun of the job');
+  if (verb === 'restart') addRerunOptions(command);
+  return command.action(async function (this: Command, job: string, options: LifecycleOptions & Partial<RerunOptions>) {
+    if (options.date !== undefined) return rerunAction(this, job, options as RerunOptions);
+    if (options.games || options.servers || options.channel) throw usageError('-g, -s and -c filter a rerun: use them with -d <range>');
     const { config } = cliContext(this);
     const tasks = loadJobs(config.jobsDir).tasks(job, options.tasks ?? []);
     const actions = await withClient(config, (client) => {
@@ -61,6 +72,17 @@ export function lifecycleCommand(verb: Verb): Command {
       throw new UserError(`${refused.map((a) => `${job}.${a.task}`).join(', ')} already running: refused (gflow stop ${job} first)`, { exitCode: 1 });
     }
   });
+}
+
+function addRerunOptions(command: Command): void {
+  command
+    .option('-d, --date <range>', 'rerun past periods: YYYYMMDD, YYYYMM, YYYYWW0, YYYYMMDDHH or YYYYMMDDHHMM, one or first,last')
+    .option('-g, --games <ids>', 'rerun only these games (comma-separated)', listOption)
+    .option('-s, --servers <from,to>', 'rerun: server-id range, for tasks that go by server')
+    .option('-c, --channel <id>', 'rerun: channel, for tasks that go by channel')
+    .option('--parallel <n>', 'rerun: periods recomputed at once', '4')
+    .option('--max-periods <n>', 'rerun: refuse ranges longer than this (default: config maxRerunPeriods, 400)')
+    .option('--detach', 'rerun: print the rerun id and return at once');
 }
 
 function report(actions: readonly TaskAction[], json: boolean | undefined): void {

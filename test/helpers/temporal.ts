@@ -42,6 +42,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     temporalCli: undefined,
     concurrency: 4,
     slaveWaitSeconds: 600,
+    maxRerunPeriods: 400,
     source: 'test',
     ...overrides,
   };

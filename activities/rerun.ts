@@ -1,0 +1,62 @@
+/**
+ * The rerun steps around a period's recompute: back up the rows the task
+ * owns, check them once recomputed, diff them against the backup; and put a
+ * backup back. Each is idempotent, so Temporal may retry it anywhere.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { messageOf } from '../core/errors';
+import type { AnyTask } from '../core/job';
+import type { Names } from '../core/names';
+import { diffPeriod, restorePeriod, runChecks, snapshot, type DiffCounts, type RerunScope } from '../data/rerun-store';
+import type { JobRegistry } from '../runtime/jobs';
+import type { Pool } from '../runtime/mysql';
+import { classified } from './failures';
+import type { RerunStep } from './types';
+
+export interface RerunDependencies {
+  readonly registry: JobRegistry;
+  readonly names: Names;
+  readonly mysql: Pool;
+}
+
+export function createRerunActivities(deps: RerunDependencies) {
+  function task(step: RerunStep): AnyTask {
+    try {
+      return deps.registry.task(step.job, step.task);
+    } catch (err) {
+      throw ApplicationFailure.create({ message: messageOf(err), type: 'UnknownTask', nonRetryable: true });
+    }
+  }
+
+  function scope(step: RerunStep): RerunScope {
+    return { rerunId: step.rerunId, period: step.period, tables: task(step).reports ?? [], ...(step.games && { games: step.games }) };
+  }
+
+  return {
+    /** Copy the rows the task owns for the period into the rerun's backup. */
+    async rerunSnapshot(step: RerunStep): Promise<{ rows: number }> {
+      return classified(() => snapshot(deps.mysql, deps.names, scope(step)));
+    },
+
+    /** The task's consistency checks over the recomputed rows. */
+    async rerunChecks(step: RerunStep, expectedGames: readonly number[]): Promise<{ errors: number; warnings: number }> {
+      const results = await classified(() => runChecks(deps.mysql, deps.names, scope(step), task(step).checks ?? [], expectedGames));
+      return {
+        errors: results.filter((r) => r.severity === 'error').length,
+        warnings: results.filter((r) => r.severity === 'warning').length,
+      };
+    },
+
+    /** Rows added, removed and changed against the backup; stored for `gflow diff`. */
+    async rerunDiff(step: RerunStep): Promise<DiffCounts> {
+      return classified(() => diffPeriod(deps.mysql, deps.names, scope(step)));
+    },
+
+    /** Put the period's backed-up rows back. */
+    async restoreBackup(step: RerunStep): Promise<{ deleted: number; restored: number }> {
+      return classified(() => restorePeriod(deps.mysql, deps.names, scope(step)));
+    },
+  };
+}
+
+export type RerunActivities = ReturnType<typeof createRerunActivities>;

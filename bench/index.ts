@@ -1,0 +1,27 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks, each printing its figures
+ * and the ratio against the alternative measured in the same run.
+ * Not part of the tests: timings belong here, never in assertions.
+ */
+import { main as ingest } from './ingest';
+
+const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest };
+
+async function run(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = wanted.filter((w) => !(w in BENCHES));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+    process.stdout.write(`\n== ${name} ==\n`);
+    await BENCHES[name]!([]);
+  }
+}
+
+run().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,47 @@
+/** `gflow diff <rerun>`: what a rerun changed, row by row, column by column. */
+import { Command } from 'commander';
+import { Names } from '../../core/names';
+import { readDiff } from '../../data/rerun-store';
+import { getMysql } from '../../runtime/mysql';
+import { cliContext, listOption, print, printJson, printTable } from '../context';
+import { parseFilters } from '../rerun/filters';
+
+export function diffCommand(): Command {
+  return new Command('diff')
+    .description("show a rerun's diff: rows added, removed and changed, with old → new values")
+    .argument('<rerun>', 'a rerun id (see gflow reruns)')
+    .option('--period <key>', 'only this period (e.g. 20150420)')
+    .option('-g, --games <ids>', 'only these games (comma-separated)', listOption)
+    .option('--json', 'print as JSON')
+    .addHelpText('after', `
+Examples:
+  $ gflow diff gflow.report.rerun-20261125014500-ab12
+  $ gflow diff gflow.report.rerun-20261125014500-ab12 --period 20261101 -g 3 --json`)
+    .action(async function (this: Command, rerunId: string, options: { period?: string; games?: string[]; json?: boolean }) {
+      const { config } = cliContext(this);
+      const { games } = parseFilters({ games: options.games });
+      const rows = await readDiff(getMysql(config.mysqlUrl), new Names(config.prefix), rerunId, {
+        ...(options.period && { period: options.period }),
+        ...(games && { games }),
+      });
+      if (options.json) return printJson(rows);
+      if (rows.length === 0) return print(`rerun ${rerunId}: no changes${options.period ? ` in ${options.period}` : ''}`);
+      printTable(
+        ['period', 'table', 'game', 'key', 'change', 'columns'],
+        rows.map((r) => [
+          r.period,
+          r.table,
+          r.game,
+          Object.values(r.key).join(' '),
+          r.change,
+          Object.entries(r.columns)
+            .map(([c, v]) => `${c}: ${show(v.old)} → ${show(v.new)}`)
+            .join('; '),
+        ]),
+      );
+    });
+}
+
+function show(value: unknown): string {
+  return value === null || value === undefined ? 'NULL' : String(value);
+}

@@ -1,0 +1,54 @@
+/**
+ * `gflow restore <rerun>`: put the rows a rerun backed up back in place.
+ * A durable workflow of idempotent steps, latest period first; running it
+ * twice leaves the same rows.
+ */
+import { Command } from 'commander';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { failure } from '../../core/errors';
+import { Names, searchAttributes } from '../../core/names';
+import { rerunPlan, restoreSteps } from '../../runtime/rerun-history';
+import { restore } from '../../workflows/rerun';
+import { cliContext, print, printJson } from '../context';
+import { withClient } from '../temporal';
+
+export function restoreCommand(): Command {
+  return new Command('restore')
+    .description('restore the report rows a rerun backed up (all its periods, or one)')
+    .argument('<rerun>', 'a rerun id (see gflow reruns)')
+    .option('--period <key>', 'only this period')
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText('after', `
+Examples:
+  $ gflow restore gflow.report.rerun-20261125014500-ab12
+  $ gflow restore gflow.report.rerun-20261125014500-ab12 --period 20261101`)
+    .action(async function (this: Command, rerunId: string, options: { period?: string; json?: boolean }) {
+      const { config } = cliContext(this);
+      const names = new Names(config.prefix);
+      await withClient(config, async (client) => {
+        const plan = await rerunPlan(client, rerunId);
+        const steps = restoreSteps(plan, options.period);
+        const status = (await client.workflow.getHandle(rerunId).describe()).status.name;
+        if (status === 'RUNNING') throw failure(`rerun ${rerunId} is still running: cancel it first (gflow reruns ${rerunId} --cancel)`);
+        try {
+          const outcome = await client.workflow.execute(restore, {
+            workflowId: names.restoreId(rerunId) + (options.period ? `.${options.period}` : ''),
+            taskQueue: names.sharedQueue,
+            args: [{ steps }],
+            workflowIdConflictPolicy: 'FAIL',
+            typedSearchAttributes: [
+              { key: searchAttributes.prefix, value: config.prefix },
+              { key: searchAttributes.job, value: plan.job },
+              { key: searchAttributes.rerun, value: rerunId },
+            ],
+            staticSummary: `restore ${rerunId}${options.period ? ` period ${options.period}` : ''}`,
+          });
+          if (options.json) return printJson(outcome);
+          print(`rerun ${rerunId}: restored ${outcome.periods} period(s): ${outcome.restored} rows put back, ${outcome.deleted} recomputed rows removed`);
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw failure(`a restore of ${rerunId} is already running`);
+          throw err;
+        }
+      });
+    });
+}

@@ -1,0 +1,76 @@
+/**
+ * The `ingest` job: the data plane's two background tasks.
+ *
+ * - `collect` (every 10 s): drains the event stream `<prefix>:stream:<name>`
+ *   (config `ingest.stream`) through the consumer group `ingest.group` into
+ *   the activity stores, for up to 8 s a run. It re-claims messages left
+ *   pending by a collector that died (`ingest.minIdleSeconds`) and
+ *   acknowledges a message only after its event is written; writes are
+ *   idempotent, so a run killed mid-batch loses nothing and counts nothing
+ *   twice. Events of a game with its own Redis (games registry) go there.
+ * - `landConfig` (every 60 s): copies configuration changed in Redis
+ *   (`gflow config set`) into `<prefix>_meta.config`, and refills Redis from
+ *   there after a flush.
+ *
+ * Both are single items: the schedule's overlap policy keeps one run of each
+ * at a time; more collectors (several gflow installations reading one stream
+ * with one group) would also be safe, the group hands each message to one.
+ *
+ * Start it with `gflow start ingest`; files are ingested with `gflow ingest`.
+ */
+import { hostname } from 'node:os';
+import { defineJob, defineTask } from '../core/job';
+import { collectFor, defaultConsumerName } from '../data/collector';
+import { dataSettings, landConfig } from '../data/config-store';
+import { gameRouting, listGames } from '../data/games';
+import { RoutedWriter } from '../data/ingest';
+
+interface Part {
+  readonly part: 'stream' | 'config';
+}
+
+const collect = defineTask<Part>({
+  name: 'collect',
+  sleepExecute: 10,
+  mapTask: () => [{ part: 'stream' }],
+  itemTimeoutSeconds: 60,
+  async execute(_item, ctx) {
+    const settings = await dataSettings(ctx.redis, ctx.names);
+    const routing = gameRouting(await listGames(ctx.mysql, ctx.names), { redis: ctx.redis, tz: ctx.period.zone });
+    const result = await collectFor(
+      {
+        redis: ctx.redis,
+        names: ctx.names,
+        stream: settings.ingest.stream,
+        group: settings.ingest.group,
+        consumer: defaultConsumerName(hostname(), process.pid),
+        writer: new RoutedWriter(ctx.names, routing.redisFor, settings.activity),
+        zoneFor: routing.zoneFor,
+        count: settings.ingest.batchSize,
+        minIdleMs: settings.ingest.minIdleSeconds * 1000,
+        onWritten: () => ctx.heartbeat(),
+      },
+      8_000,
+      ctx.signal,
+    );
+    if (result.rejected > 0 || result.retry > 0) ctx.log.warn('stream batch had problems', { ...result });
+    return result;
+  },
+});
+
+const landConfigTask = defineTask<Part>({
+  name: 'landConfig',
+  sleepExecute: 60,
+  mapTask: () => [{ part: 'config' }],
+  async execute(_item, ctx) {
+    const result = await landConfig(ctx.redis, ctx.mysql, ctx.names);
+    if (result.restored.length > 0) ctx.log.warn('configuration restored into Redis from MySQL', { keys: result.restored });
+    return result;
+  },
+});
+
+export default defineJob({
+  name: 'ingest',
+  description: 'Collect player events from the Redis Stream; land configuration into MySQL',
+  registerTask: [collect, landConfigTask],
+});

@@ -1,0 +1,76 @@
+/**
+ * Planning and starting reruns from the CLI: every refusal (a task that
+ * cannot rerun, a range in the wrong form, unknown games) happens here,
+ * before anything starts.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { DateTime } from 'luxon';
+import { usageError } from '../core/errors';
+import type { AnyTask, RunFilters } from '../core/job';
+import { Names, searchAttributes } from '../core/names';
+import { parseRange } from '../core/range';
+import { rerun, type RerunInput, type RerunTaskPlan } from '../workflows/rerun';
+import type { Config } from './config';
+
+export interface RerunRequest {
+  readonly job: string;
+  readonly tasks: readonly AnyTask[];
+  /** `-d`: one period key or `first,last`. */
+  readonly range: string;
+  readonly filters: RunFilters;
+  readonly parallelism: number;
+  readonly maxPeriods: number;
+}
+
+/** Validate a rerun request against the job's tasks; throws a usage error naming the first problem. */
+export function planRerun(config: Config, request: RerunRequest, now = Date.now()): RerunInput {
+  const plans: RerunTaskPlan[] = request.tasks.map((task) => {
+    const schedule = task.schedule;
+    if (schedule.kind !== 'calendar') {
+      const what = schedule.kind === 'once' ? 'runs once (breakExecute)' : 'runs at an interval (sleepExecute)';
+      throw usageError(`task ${request.job}.${task.name} ${what}: only calendar (atExecute) tasks compute periods that can be rerun`);
+    }
+    if (task.enableReExecute === false) throw usageError(`task ${request.job}.${task.name} forbids reruns (enableReExecute: false)`);
+    let range;
+    try {
+      range = parseRange(request.range, schedule.unit, config.tz, { maxPeriods: request.maxPeriods });
+    } catch (err) {
+      throw usageError(`-d for ${request.job}.${task.name}: ${(err as Error).message}`);
+    }
+    if (range.last.start >= now) throw usageError(`-d ${request.range}: period ${range.last.key} of ${task.name} has not ended yet; rerun only past periods`);
+    return { task: task.name, range, sequential: task.rerunOrder === 'sequential' };
+  });
+  const stamp = `${DateTime.fromMillis(now, { zone: 'utc' }).toFormat('yyyyMMddHHmmss')}-${randomBytes(2).toString('hex')}`;
+  return {
+    rerunId: new Names(config.prefix).rerunId(request.job, stamp),
+    job: request.job,
+    prefix: config.prefix,
+    tasks: plans,
+    filters: request.filters,
+    parallelism: request.parallelism,
+  };
+}
+
+/** Start the rerun workflow; it is found in the web UI by job and rerun id. */
+export async function startRerun(client: Client, config: Config, input: RerunInput): Promise<WorkflowHandle<typeof rerun>> {
+  return client.workflow.start(rerun, {
+    workflowId: input.rerunId,
+    taskQueue: new Names(config.prefix).sharedQueue,
+    args: [input],
+    typedSearchAttributes: [
+      { key: searchAttributes.prefix, value: config.prefix },
+      { key: searchAttributes.job, value: input.job },
+      { key: searchAttributes.rerun, value: input.rerunId },
+    ],
+    staticSummary: `rerun ${input.job} -d ${input.tasks[0]?.range.first.key ?? ''}..${input.tasks[0]?.range.last.key ?? ''} (${input.tasks.map((t) => t.task).join(', ')})`,
+  });
+}
+
+/** Other reruns of the job still running (the "slot" `--now` does not wait for). */
+export async function runningReruns(client: Client, config: Config, job: string): Promise<string[]> {
+  const ids: string[] = [];
+  const query = `${new Names(config.prefix).rerunsQuery(job)} AND ExecutionStatus = 'Running'`;
+  for await (const run of client.workflow.list({ query })) ids.push(run.workflowId);
+  return ids;
+}

@@ -1,0 +1,117 @@
+/**
+ * The activity store against hand-computed counts, under both
+ * representations and a game that switches between them mid-week.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ActivityStore, daysEnding, type DayRef } from '../../data/activity-store';
+import { dataWorld, events } from '../helpers/data';
+
+const world = dataWorld();
+after(() => world.cleanup());
+
+/** The fixture: five users over eight days of November 2026 (UTC). */
+function fixture(game: number, days?: ReadonlySet<string>) {
+  const e = (user: string, type: string, ts: string, extra: object = {}) => ({ game, user, type, ts, ...extra });
+  const all = [
+    e('a', 'register', '2026-11-01T09:00:00Z'),
+    e('b', 'register', '2026-11-01T10:00:00Z'),
+    e('c', 'register', '2026-11-01T23:59:59Z'),
+    e('a', 'login', '2026-11-01T09:01:00Z'),
+    e('d', 'login', '2026-11-01T12:00:00Z'),
+    e('a', 'pay', '2026-11-01T13:00:00Z', { id: 'o1', amount: '10.00' }),
+    e('a', 'pay', '2026-11-01T14:00:00Z', { id: 'o2', amount: 5.5 }),
+    e('a', 'login', '2026-11-02T00:00:00Z'),
+    e('d', 'login', '2026-11-02T08:00:00Z'),
+    e('a', 'online', '2026-11-02T00:02:00Z'),
+    e('b', 'online', '2026-11-02T00:03:00Z'),
+    e('a', 'online', '2026-11-02T00:07:00Z'),
+    e('b', 'pay', '2026-11-02T15:00:00Z', { id: 'o3', amount: '1.25' }),
+    e('e', 'register', '2026-11-03T11:00:00Z'),
+    e('a', 'login', '2026-11-03T11:00:00Z'),
+    e('b', 'login', '2026-11-08T11:00:00Z'),
+    e('e', 'login', '2026-11-08T11:00:00Z'),
+  ];
+  return events(days ? all.filter((x) => days.has(x.ts.slice(0, 10).replace(/-/g, ''))) : all);
+}
+
+/** Every query of the store, as numbers checked by hand against the fixture. */
+async function expectFixtureCounts(store: ActivityStore, game: number): Promise<void> {
+  const count = (kind: DayRef['kind'], day: string) => store.count(game, kind, day);
+  assert.deepEqual(
+    await Promise.all(['20261101', '20261102', '20261103', '20261104', '20261108'].map((d) => count('active', d))),
+    [4, 3, 2, 0, 2],
+    'DAU',
+  );
+  assert.deepEqual(await Promise.all(['20261101', '20261102', '20261103'].map((d) => count('new', d))), [3, 0, 1], 'new users');
+  assert.deepEqual(await Promise.all(['20261101', '20261102', '20261103'].map((d) => count('payers', d))), [1, 1, 0], 'payers');
+  assert.equal(await store.unionCount(game, 'active', daysEnding('20261107', 7)), 5, 'WAU ending 7 Nov');
+  assert.equal(await store.unionCount(game, 'active', daysEnding('20261108', 7)), 4, 'WAU ending 8 Nov');
+  assert.equal(await store.unionCount(game, 'active', daysEnding('20261130', 30)), 5, 'MAU');
+  assert.equal(await store.unionCount(game, 'active', ['20261104']), 0, 'empty day');
+  const retention = (cohort: string, day: string) => store.intersectionCount(game, { kind: 'new', day: cohort }, { kind: 'active', day });
+  assert.equal(await retention('20261101', '20261102'), 2, 'D1 of 1 Nov');
+  assert.equal(await retention('20261101', '20261103'), 1, 'D2 of 1 Nov');
+  assert.equal(await retention('20261101', '20261108'), 1, 'D7 of 1 Nov');
+  assert.equal(await retention('20261103', '20261108'), 1, 'D5 of 3 Nov');
+  assert.equal(await retention('20261101', '20261104'), 0, 'nobody on 4 Nov');
+  const online = await store.onlineCounts(game, '20261102', 'UTC');
+  assert.equal(online.length, 288);
+  assert.deepEqual(online.slice(0, 3), [2, 1, 0]);
+  assert.equal(online.reduce((a, b) => a + b, 0), 3);
+  assert.deepEqual(await store.revenue(game, '20261101'), { amount: '15.5', units: 155000, orders: 2 });
+  assert.deepEqual(await store.revenue(game, '20261102'), { amount: '1.25', units: 12500, orders: 1 });
+}
+
+describe('activity store', () => {
+  let sets: ActivityStore;
+  let bitmaps: ActivityStore;
+  before(() => {
+    sets = new ActivityStore(world.redis, world.names, { threshold: 1_000_000 });
+    bitmaps = new ActivityStore(world.redis, world.names, { threshold: 0 });
+  });
+
+  test('sets give the hand-computed counts', async () => {
+    await sets.write(fixture(1));
+    assert.equal(await sets.representation(1, '20261101'), 'set');
+    assert.equal(await world.redis.type(`${world.names.prefix}:act:1:20261101:active`), 'set');
+    await expectFixtureCounts(sets, 1);
+  });
+
+  test('bitmaps give the same counts', async () => {
+    await bitmaps.write(fixture(2));
+    assert.equal(await bitmaps.representation(2, '20261101'), 'bitmap');
+    assert.equal(await world.redis.type(`${world.names.prefix}:act:2:20261101:active`), 'string');
+    await expectFixtureCounts(bitmaps, 2);
+  });
+
+  test('a game that crosses the threshold mid-week: mixed days, same counts', async () => {
+    await sets.write(fixture(3, new Set(['20261101'])));
+    await bitmaps.write(fixture(3, new Set(['20261102', '20261103', '20261108'])));
+    // A day keeps the representation of its first write, whatever the threshold says later.
+    await bitmaps.write(fixture(3, new Set(['20261101'])));
+    assert.equal(await bitmaps.representation(3, '20261101'), 'set');
+    assert.equal(await bitmaps.representation(3, '20261102'), 'bitmap');
+    await expectFixtureCounts(bitmaps, 3);
+  });
+
+  test('writing the same events again changes no count', async () => {
+    const again = await bitmaps.write(fixture(2));
+    assert.equal(again.newOrders, 0);
+    assert.equal(again.duplicateOrders, 3);
+    await expectFixtureCounts(bitmaps, 2);
+    await sets.write(fixture(1));
+    await expectFixtureCounts(sets, 1);
+  });
+
+  test('dense indexes: bitmap size follows the number of users, not their ids', async () => {
+    // Five users: indexes 0..4, so a day's bitmap is one byte.
+    assert.equal(await world.redis.strlen(`${world.names.prefix}:act:2:20261101:active`), 1);
+    assert.equal(await world.redis.hlen(`${world.names.prefix}:uidx:2`), 5);
+  });
+
+  test('queries leave no scratch keys behind', async () => {
+    const [, keys] = await world.redis.scan('0', 'MATCH', `${world.names.prefix}:tmp:*`, 'COUNT', 10_000);
+    assert.deepEqual(keys, []);
+  });
+});
