@@ -6,7 +6,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { messageOf } from '../core/errors';
-import type { AnyTask, GameItem, MapContext, ResultSet, TaskContext } from '../core/job';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { parseDependency, type AnyTask, type GameItem, type MapContext, type ResultSet, type TaskContext } from '../core/job';
+import type { TaskSchedule } from '../core/schedule';
 import type { Names } from '../core/names';
 import type { Config } from '../runtime/config';
 import type { JobRegistry } from '../runtime/jobs';
@@ -14,7 +16,11 @@ import type { Logger } from '../runtime/logger';
 import type { Pool } from '../runtime/mysql';
 import type { Redis } from '../runtime/redis';
 import { classify } from './failures';
-import type { ItemOutcome, PlannedItem, RunInput, RunPlan } from './types';
+import type { DependencyState, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings, RunSummary } from './types';
+
+/** Seconds in a period: a calendar task's default time limit is half of it. */
+const UNIT_SECONDS = { minute: 60, hour: 3600, day: 86_400, week: 604_800, month: 28 * 86_400 } as const;
+const DEFAULT_GIVE_UP_SECONDS = 1800;
 
 export interface RunDependencies {
   readonly config: Config;
@@ -25,6 +31,8 @@ export interface RunDependencies {
   readonly log: Logger;
   /** One item per enabled game of the games registry. */
   readonly assignTask: () => Promise<GameItem[]>;
+  /** A Temporal client, for looking at other runs (dependencies). */
+  readonly temporal: () => Promise<Client>;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -65,6 +73,34 @@ export function createRunActivities(deps: RunDependencies) {
   }
 
   return {
+    /** The task's dependency and time limit, read before anything runs. */
+    async runSettings(input: RunInput): Promise<RunSettings> {
+      const task = lookup(input);
+      const dependency = task.waiteForTask ? parseDependency(task.waiteForTask) : undefined;
+      const timeoutSeconds = task.executeTimeout ?? defaultTimeout(task.schedule);
+      return {
+        ...(dependency && {
+          dependency: { ...dependency, giveUpSeconds: task.waitGiveUpSeconds ?? DEFAULT_GIVE_UP_SECONDS, onGiveUp: task.onGiveUp ?? 'run' },
+        }),
+        ...(timeoutSeconds !== undefined && { timeoutSeconds }),
+      };
+    },
+
+    /** Whether `job.task`'s run for this period has finished, and how. */
+    async dependencyState(input: RunInput, job: string, task: string): Promise<DependencyState> {
+      const client = await deps.temporal();
+      const handle = client.workflow.getHandle(deps.names.runId(job, task, input.period.key));
+      try {
+        const { status } = await handle.describe();
+        if (status.name !== 'COMPLETED') return status.name === 'RUNNING' ? 'pending' : 'failed';
+        const summary = (await handle.result()) as RunSummary;
+        return summary.failed.length === 0 && !summary.timedOut ? 'succeeded' : 'failed';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'pending';
+        throw err;
+      }
+    },
+
     /** `mapTask` → the run's items, each labelled and, if pinned, tied to its slave. */
     async planRun(input: RunInput): Promise<RunPlan> {
       const task = lookup(input);
@@ -88,6 +124,7 @@ export function createRunActivities(deps: RunDependencies) {
         maxAttempts: task.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
         itemTimeoutSeconds: task.itemTimeoutSeconds ?? DEFAULT_ITEM_TIMEOUT_SECONDS,
         slaveWaitSeconds: deps.config.slaveWaitSeconds,
+        slaveFallback: task.slaveFallback ?? 'fail',
         hasAfterExecute: typeof task.afterExecute === 'function',
       };
     },
@@ -121,6 +158,12 @@ export function createRunActivities(deps: RunDependencies) {
 }
 
 export type RunActivities = ReturnType<typeof createRunActivities>;
+
+/** The seed's default: at most half the time to the next scheduled run. */
+function defaultTimeout(schedule: TaskSchedule): number | undefined {
+  if (schedule.kind === 'once') return undefined;
+  return Math.floor((schedule.kind === 'interval' ? schedule.seconds : UNIT_SECONDS[schedule.unit]) / 2);
+}
 
 function planItems(input: RunInput, mapped: readonly unknown[] | string): PlannedItem[] {
   if (typeof mapped === 'string') {

@@ -28,6 +28,17 @@ export interface PlannedItem {
   readonly item: unknown;
 }
 
+/** What a run must know before it maps its items: its dependency and its time limit. */
+export interface RunSettings {
+  /** The seed's `waiteForTask`: this task's run of the same period must have succeeded first. */
+  readonly dependency?: { readonly job: string; readonly task: string; readonly giveUpSeconds: number; readonly onGiveUp: 'run' | 'fail' };
+  /** The whole run's time limit (the seed's `executeTimeout`); none for once-tasks unless declared. */
+  readonly timeoutSeconds?: number;
+}
+
+/** Where a dependency's run for the period stands. */
+export type DependencyState = 'succeeded' | 'failed' | 'pending';
+
 /** How a run executes its items: read from the task's definition when the run starts. */
 export interface RunPlan {
   readonly items: readonly PlannedItem[];
@@ -36,6 +47,8 @@ export interface RunPlan {
   readonly itemTimeoutSeconds: number;
   /** How long an item pinned to a slave waits for that slave before it is reported unavailable. */
   readonly slaveWaitSeconds: number;
+  /** Where a pinned item goes when its slave does not poll in time. */
+  readonly slaveFallback: 'fail' | 'shared';
   readonly hasAfterExecute: boolean;
 }
 
@@ -55,6 +68,10 @@ export interface RunSummary {
   readonly games: readonly number[];
   readonly failed: ReadonlyArray<{ readonly label: string; readonly game?: number; readonly error: string }>;
   readonly afterExecute?: { readonly ok: boolean; readonly error?: string };
+  /** Set when the run hit its time limit: the items still pending then. */
+  readonly timedOut?: { readonly afterSeconds: number; readonly pending: readonly string[] };
+  /** Set when the run waited for its dependency and gave up. */
+  readonly gaveUpWaitingFor?: string;
   readonly startedAt: string;
   readonly durationMs: number;
 }

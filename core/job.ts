@@ -39,6 +39,15 @@ import { scheduleOf, type TaskSchedule } from './schedule';
 export const JOB_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47})?$/;
 /** Task names: one identifier, as the seed's class names. */
 export const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}$/;
+/** A dependency: `job.task` or `layer.job.task`. */
+export const DEPENDENCY = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47}){1,2}$/;
+
+/** Split `waiteForTask` into job and task: the last part is the task. */
+export function parseDependency(spec: string): { job: string; task: string } {
+  const dot = spec.lastIndexOf('.');
+  return { job: spec.slice(0, dot), task: spec.slice(dot + 1) };
+}
+
 /** Slave names go into task-queue names. */
 export const SLAVE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -165,6 +174,35 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
   /** Consistency checks run after every rerun period (seed business point 4). */
   readonly checks?: readonly ReportCheck[];
   /**
+   * Wait, before running, until this task's run for the same period has
+   * finished successfully: `'job.task'` or `'layer.job.task'` (the seed's
+   * `waiteForTask`). The wait is durable: restarts lose nothing.
+   */
+  readonly waiteForTask?: string;
+  /**
+   * How long to wait for `waiteForTask` before giving up (and alerting).
+   * @defaultValue 1800 (30 minutes)
+   */
+  readonly waitGiveUpSeconds?: number;
+  /**
+   * On giving up: run anyway, or fail the run.
+   * @defaultValue `'run'`
+   */
+  readonly onGiveUp?: 'run' | 'fail';
+  /**
+   * Longest time a whole run may take, in seconds; items still pending then
+   * are reported and the run ends (the seed's `executeTimeout`).
+   * @defaultValue half the time to the next scheduled run (half the period
+   * or interval); none for once-tasks
+   */
+  readonly executeTimeout?: number;
+  /**
+   * An item pinned to a slave that does not poll within `slaveWaitSeconds`:
+   * report it as "slave X unavailable", or run it on any slave.
+   * @defaultValue `'fail'`
+   */
+  readonly slaveFallback?: 'fail' | 'shared';
+  /**
    * How a rerun walks the periods: in parallel (bounded), or one after the
    * other when a period reads what the previous one wrote.
    * @defaultValue `'parallel'`
@@ -221,6 +259,11 @@ export function defineTask<I extends object = GameItem, R = unknown>(definition:
       throw usageError(`task ${definition.name}: check on table ${JSON.stringify(check.table)}, which is not among its reports`);
     }
   }
+  if (definition.waiteForTask !== undefined && !DEPENDENCY.test(definition.waiteForTask)) {
+    throw usageError(`task ${definition.name}: waiteForTask ${JSON.stringify(definition.waiteForTask)} must name a task as "job.task" or "layer.job.task"`);
+  }
+  checkPositiveInt(definition.name, 'waitGiveUpSeconds', definition.waitGiveUpSeconds);
+  checkPositiveInt(definition.name, 'executeTimeout', definition.executeTimeout);
   checkPositiveInt(definition.name, 'concurrency', definition.concurrency);
   checkPositiveInt(definition.name, 'maxAttempts', definition.maxAttempts);
   checkPositiveInt(definition.name, 'itemTimeoutSeconds', definition.itemTimeoutSeconds);

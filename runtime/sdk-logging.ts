@@ -25,7 +25,11 @@ export function installSdkLogging(log: Logger, level: SdkLevel = 'WARN'): void {
     target(entry.message, fields);
   };
   try {
-    Runtime.install({ logger: new DefaultLogger(level, write) });
+    // The Rust core's own logs are forwarded too, so they share the format and the level.
+    Runtime.install({
+      logger: new DefaultLogger(level, write),
+      telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } },
+    });
   } catch {
     // Already installed by someone else in this process (an embedding application): keep theirs.
   }

@@ -5,6 +5,7 @@
  * connection, with shared Redis and MySQL clients.
  */
 import { resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { usageError } from '../core/errors';
 import { SLAVE_NAME } from '../core/job';
@@ -18,7 +19,7 @@ import { createLogger, type Logger } from '../runtime/logger';
 import { getMysql } from '../runtime/mysql';
 import { getRedis } from '../runtime/redis';
 import { installSdkLogging } from '../runtime/sdk-logging';
-import { connectWorker } from '../runtime/temporal';
+import { connectClient, connectWorker } from '../runtime/temporal';
 
 export const WORKFLOWS_PATH = resolve(__dirname, '../workflows/index.ts');
 
@@ -56,6 +57,8 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
   const names = new Names(config.prefix);
   const registry = loadJobs(config.jobsDir);
   const mysql = getMysql(config.mysqlUrl);
+  // Activities that look at other runs (dependencies) share one client, connected on first use.
+  let client: Promise<Client> | undefined;
   const activities = {
     ...createRunActivities({
       config,
@@ -65,6 +68,7 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
       mysql,
       log,
       assignTask: async () => (await listEnabledGames(mysql, names)).map((g) => ({ game: g.id })),
+      temporal: () => (client ??= connectClient(config)),
     }),
     ...createRerunActivities({ registry, names, mysql }),
   };
@@ -92,6 +96,7 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
         await Promise.all(workers.map((w) => w.run().catch((err) => (stopAll(), Promise.reject(err)))));
       } finally {
         await connection.close();
+        if (client) await (await client).connection.close().catch(() => undefined);
       }
     },
     shutdown: stopAll,

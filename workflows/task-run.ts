@@ -1,28 +1,32 @@
 /**
- * One run of one task for one period: `mapTask` → one `execute` activity
- * per item (bounded concurrency, each item isolated from the others'
- * failures) → `afterExecute` with every result → a summary.
+ * One run of one task for one period: wait for the task it depends on
+ * (if any), `mapTask` → one `execute` activity per item (bounded
+ * concurrency, each item isolated from the others' failures, the whole
+ * within the run's time limit) → `afterExecute` with every result → a summary.
  *
  * Started by a schedule (through `scheduledRun`), by `gflow start` for a
  * once-task, and by reruns: one code path for every way a period is computed.
  */
 import {
   ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
   TimeoutFailure,
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { RunActivities } from '../activities/run';
-import type { ItemOutcome, PlannedItem, RunInput, RunPlan, RunProgress, RunSummary } from '../activities/types';
+import type { ItemOutcome, PlannedItem, RunInput, RunPlan, RunProgress, RunSettings, RunSummary } from '../activities/types';
 import { Names } from '../core/names';
 import { failureMessage } from './failures';
 import { progressQuery } from './messages';
 import { mapBounded } from './pool';
 
-const { planRun, afterExecute } = proxyActivities<RunActivities>({
+const { runSettings, dependencyState, planRun, afterExecute } = proxyActivities<RunActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
 });
@@ -33,19 +37,27 @@ export async function taskRun(input: RunInput): Promise<RunSummary> {
   let progress: RunProgress = { total: 0, done: 0, failed: 0 };
   setHandler(progressQuery, () => progress);
 
+  const settings = await runSettings(input);
+  const gaveUpWaitingFor = settings.dependency ? await waitForDependency(input, settings.dependency) : undefined;
+
   const plan = await planRun(input);
   progress = { ...progress, total: plan.items.length };
+  const outcomes = new Map<number, ItemOutcome>();
+  const itemsScope = new CancellationScope();
+  const items = itemsScope.run(() =>
+    mapBounded(plan.items, plan.concurrency, async (item) => {
+      const outcome = await runItem(input, plan, item, names);
+      outcomes.set(item.index, outcome);
+      progress = { ...progress, done: progress.done + 1, failed: progress.failed + (outcome.ok ? 0 : 1) };
+    }),
+  );
+  const timedOut = await withinLimit(items, itemsScope, settings.timeoutSeconds);
 
-  const outcomes = await mapBounded(plan.items, plan.concurrency, async (item) => {
-    const outcome = await runItem(input, plan, item, names);
-    progress = { ...progress, done: progress.done + 1, failed: progress.failed + (outcome.ok ? 0 : 1) };
-    return outcome;
-  });
-
+  const settled = plan.items.flatMap((i) => outcomes.get(i.index) ?? []);
   let after: RunSummary['afterExecute'];
   if (plan.hasAfterExecute) {
     try {
-      await afterExecute(input, outcomes, plan.items);
+      await afterExecute(input, settled, plan.items);
       after = { ok: true };
     } catch (err) {
       if (isCancellation(err)) throw err;
@@ -53,39 +65,103 @@ export async function taskRun(input: RunInput): Promise<RunSummary> {
     }
   }
 
-  const failed = outcomes.flatMap((o) => (o.ok ? [] : [{ label: o.label, ...(o.game !== undefined && { game: o.game }), error: o.error }]));
+  const failed = settled.flatMap((o) => (o.ok ? [] : [{ label: o.label, ...(o.game !== undefined && { game: o.game }), error: o.error }]));
   return {
     job: input.job,
     task: input.task,
     period: input.period.key,
-    items: outcomes.length,
-    ok: outcomes.length - failed.length,
-    games: [...new Set(outcomes.flatMap((o) => (o.game === undefined ? [] : [o.game])))],
+    items: plan.items.length,
+    ok: settled.length - failed.length,
+    games: [...new Set(plan.items.flatMap((i) => (i.game === undefined ? [] : [i.game])))],
     failed,
     ...(after && { afterExecute: after }),
+    ...(timedOut && { timedOut: { afterSeconds: settings.timeoutSeconds!, pending: plan.items.filter((i) => !outcomes.has(i.index)).map((i) => i.label) } }),
+    ...(gaveUpWaitingFor && { gaveUpWaitingFor }),
     startedAt: new Date(startedAt).toISOString(),
     durationMs: Date.now() - startedAt,
   };
 }
 
+/**
+ * Race the items against the run's time limit; at the limit, cancel the
+ * items still running (they are reported as pending). Returns whether the
+ * limit struck.
+ */
+async function withinLimit(items: Promise<unknown>, itemsScope: CancellationScope, seconds: number | undefined): Promise<boolean> {
+  if (seconds === undefined) {
+    await items;
+    return false;
+  }
+  const timerScope = new CancellationScope();
+  // A cancelled timer rejects: map that to 'done' so no rejection is left unhandled.
+  const limit = timerScope.run(() => sleep(`${seconds}s`)).then(
+    () => 'limit' as const,
+    () => 'done' as const,
+  );
+  const winner = await Promise.race([items.then(() => 'done' as const), limit]);
+  if (winner === 'done') {
+    timerScope.cancel();
+    return false;
+  }
+  itemsScope.cancel();
+  await items.catch((err: unknown) => {
+    if (!isCancellation(err)) throw err;
+  });
+  return true;
+}
+
+/** Wait, with durable timers, until the dependency's run for this period succeeded or the give-up time passed. */
+async function waitForDependency(input: RunInput, dep: NonNullable<RunSettings['dependency']>): Promise<string | undefined> {
+  const name = `${dep.job}.${dep.task}`;
+  const deadline = workflowInfo().startTime.getTime() + dep.giveUpSeconds * 1000;
+  const pollMs = Math.min(30_000, Math.max(1000, (dep.giveUpSeconds * 1000) / 20));
+  for (;;) {
+    if ((await dependencyState(input, dep.job, dep.task)) === 'succeeded') return undefined;
+    if (Date.now() >= deadline) break;
+    await sleep(Math.min(pollMs, deadline - Date.now()));
+  }
+  if (dep.onGiveUp === 'fail') {
+    throw ApplicationFailure.create({
+      message: `gave up waiting for ${name} (period ${input.period.key}) after ${dep.giveUpSeconds} s`,
+      type: 'DependencyGaveUp',
+      nonRetryable: true,
+    });
+  }
+  return name;
+}
+
 async function runItem(input: RunInput, plan: RunPlan, item: PlannedItem, names: Names): Promise<ItemOutcome> {
+  const base = { index: item.index, label: item.label, ...(item.game !== undefined && { game: item.game }), ...(item.slave && { slave: item.slave }) };
+  try {
+    return { ...base, ok: true, result: await execute(input, plan, item, item.slave ? names.slaveQueue(item.slave) : workflowInfo().taskQueue) };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    if (item.slave && isScheduleToStartTimeout(err)) {
+      if (plan.slaveFallback === 'shared') {
+        try {
+          return { ...base, ok: true, result: await execute(input, plan, item, workflowInfo().taskQueue) };
+        } catch (retryErr) {
+          if (isCancellation(retryErr)) throw retryErr;
+          return { ...base, ok: false, error: failureMessage(retryErr) };
+        }
+      }
+      return { ...base, ok: false, error: `slave ${item.slave} unavailable (no worker polled its queue for ${plan.slaveWaitSeconds} s)` };
+    }
+    return { ...base, ok: false, error: failureMessage(err) };
+  }
+}
+
+function execute(input: RunInput, plan: RunPlan, item: PlannedItem, taskQueue: string): Promise<unknown> {
+  const pinned = taskQueue !== workflowInfo().taskQueue;
   const options: ActivityOptions = {
-    taskQueue: item.slave ? names.slaveQueue(item.slave) : workflowInfo().taskQueue,
+    taskQueue,
     startToCloseTimeout: `${plan.itemTimeoutSeconds}s`,
-    // A pinned item waits for its slave a bounded time; the timeout is not retried.
-    ...(item.slave && { scheduleToStartTimeout: `${plan.slaveWaitSeconds}s` }),
+    // A pinned item waits for its slave a bounded time; that timeout is never retried.
+    ...(pinned && { scheduleToStartTimeout: `${plan.slaveWaitSeconds}s` }),
     retry: { maximumAttempts: plan.maxAttempts, nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
     summary: `${item.label} · ${input.period.key}`,
   };
-  const { executeItem } = proxyActivities<RunActivities>(options);
-  const base = { index: item.index, label: item.label, ...(item.game !== undefined && { game: item.game }), ...(item.slave && { slave: item.slave }) };
-  try {
-    return { ...base, ok: true, result: await executeItem(input, item) };
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    const error = item.slave && isScheduleToStartTimeout(err) ? `slave ${item.slave} unavailable (no worker polled its queue for ${plan.slaveWaitSeconds} s)` : failureMessage(err);
-    return { ...base, ok: false, error };
-  }
+  return proxyActivities<RunActivities>(options).executeItem(input, item);
 }
 
 function isScheduleToStartTimeout(err: unknown): boolean {
