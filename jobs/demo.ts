@@ -3,7 +3,7 @@
  * items are the enabled games (`assignTask()`), each printing "complete".
  * Start it with `gflow start demo`; `gflow dev` runs it on the embedded default.
  */
-import { defineJob, defineTask } from '../core/job';
+import { defineJob, defineTask } from 'gflow';
 
 const oneTask = defineTask({
   name: 'oneTask',

@@ -1,5 +1,6 @@
 /** `gflow jobs`: every job and task, its schedule in words, and (from Temporal) its state and next fire times. */
 import { Command } from 'commander';
+import { describeSchedule } from '../../core/schedule';
 import { loadJobs } from '../../runtime/jobs';
 import { StatusReader, type TaskStatus } from '../../runtime/status';
 import { cliContext, print, printJson, printTable } from '../context';
@@ -19,7 +20,7 @@ Examples:
       const registry = loadJobs(config.jobsDir);
       const pairs = registry.list().flatMap((job) => job.registerTask.map((task) => ({ job: job.name, task })));
       const statuses: TaskStatus[] = options.offline
-        ? pairs.map(({ job, task }) => ({ job, task: task.name, when: '', running: [] }))
+        ? pairs.map(({ job, task }) => ({ job, task: task.name, when: describeSchedule(task.schedule, config.tz), running: [] }))
         : await withClient(config, async (client) => {
             const reader = new StatusReader(client, config);
             return Promise.all(pairs.map(({ job, task }) => reader.task(job, task)));

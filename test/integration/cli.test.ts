@@ -26,7 +26,7 @@ describe('bad input', () => {
   const env = cliEnv(testConfig({ temporalAddress: '127.0.0.1:1' }));
 
   test('an unknown job is refused with the known ones', async () => {
-    assertOneLine(await gflow(['start', 'nope'], env), 2, /unknown job "nope" .*known jobs: fx, sched, work/);
+    assertOneLine(await gflow(['start', 'nope'], env), 2, /unknown job "nope" .*known jobs: deps, fx, sched, work/);
   });
 
   test('an unknown task is refused with the job’s tasks', async () => {

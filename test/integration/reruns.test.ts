@@ -128,6 +128,19 @@ describe('reruns', () => {
   });
 });
 
+describe('rerun scale', () => {
+  test('a long rerun continues as new and still reports every period', async () => {
+    const input = planRerun(config, { job: 'fx', tasks: registry.tasks('fx', ['daily']), range: '20260901,20260905', filters: {}, parallelism: 2, maxPeriods: 400 });
+    const handle = await startRerun(env.client, config, { ...input, periodsPerRun: 2 });
+    const result = await withSlaves(config, ['s1'], () => handle.result());
+    assert.deepEqual(result.periods.map((p) => p.period.key), ['20260901', '20260902', '20260903', '20260904', '20260905']);
+    assert.equal(result.ok, true);
+    const runs = [];
+    for await (const run of env.client.workflow.list({ query: `WorkflowId = '${input.rerunId}'` })) runs.push(run.runId);
+    assert.equal(runs.length, 3, 'five periods, two per run: three runs chained by continue-as-new');
+  });
+});
+
 describe('rerun CLI', () => {
   const refusals: Array<[string, string[], RegExp]> = [
     ['a form that does not match the period', ['-d', '201511'], /task period is day: use YYYYMMDD/],
