@@ -4,7 +4,9 @@
  * at once; anything else is retried by the activity's policy.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { isUserError } from '../core/errors';
+import { isUserError, messageOf } from '../core/errors';
+import type { AnyTask } from '../core/job';
+import type { JobRegistry } from '../runtime/jobs';
 
 export function classify(err: unknown): never {
   if (err instanceof ApplicationFailure) throw err;
@@ -18,5 +20,14 @@ export async function classified<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     return classify(err);
+  }
+}
+
+/** The slave's definition of a task; a slave whose code lacks it fails the activity for good (retrying here cannot help). */
+export function lookupTask(registry: JobRegistry, job: string, task: string): AnyTask {
+  try {
+    return registry.task(job, task);
+  } catch (err) {
+    throw ApplicationFailure.create({ message: messageOf(err), type: 'UnknownTask', nonRetryable: true });
   }
 }

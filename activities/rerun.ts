@@ -3,14 +3,12 @@
  * owns, check them once recomputed, diff them against the backup; and put a
  * backup back. Each is idempotent, so Temporal may retry it anywhere.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { messageOf } from '../core/errors';
 import type { AnyTask } from '../core/job';
 import type { Names } from '../core/names';
 import { diffPeriod, restorePeriod, runChecks, snapshot, type DiffCounts, type RerunScope } from '../data/rerun-store';
 import type { JobRegistry } from '../runtime/jobs';
 import type { Pool } from '../runtime/mysql';
-import { classified } from './failures';
+import { classified, lookupTask } from './failures';
 import type { RerunStep } from './types';
 
 export interface RerunDependencies {
@@ -20,13 +18,7 @@ export interface RerunDependencies {
 }
 
 export function createRerunActivities(deps: RerunDependencies) {
-  function task(step: RerunStep): AnyTask {
-    try {
-      return deps.registry.task(step.job, step.task);
-    } catch (err) {
-      throw ApplicationFailure.create({ message: messageOf(err), type: 'UnknownTask', nonRetryable: true });
-    }
-  }
+  const task = (step: RerunStep): AnyTask => lookupTask(deps.registry, step.job, step.task);
 
   function scope(step: RerunStep): RerunScope {
     return { rerunId: step.rerunId, period: step.period, tables: task(step).reports ?? [], ...(step.games && { games: step.games }) };

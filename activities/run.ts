@@ -5,21 +5,18 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { messageOf } from '../core/errors';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { parseDependency, type AnyTask, type GameItem, type MapContext, type ResultSet, type TaskContext } from '../core/job';
-import type { TaskSchedule } from '../core/schedule';
+import { scheduleSpacingSeconds, type TaskSchedule } from '../core/schedule';
 import type { Names } from '../core/names';
 import type { Config } from '../runtime/config';
 import type { JobRegistry } from '../runtime/jobs';
 import type { Logger } from '../runtime/logger';
 import type { Pool } from '../runtime/mysql';
 import type { Redis } from '../runtime/redis';
-import { classify } from './failures';
+import { classify, lookupTask } from './failures';
 import type { DependencyState, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings, RunSummary } from './types';
 
-/** Seconds in a period: a calendar task's default time limit is half of it. */
-const UNIT_SECONDS = { minute: 60, hour: 3600, day: 86_400, week: 604_800, month: 28 * 86_400 } as const;
 const DEFAULT_GIVE_UP_SECONDS = 1800;
 
 export interface RunDependencies {
@@ -39,14 +36,7 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_ITEM_TIMEOUT_SECONDS = 600;
 
 export function createRunActivities(deps: RunDependencies) {
-  function lookup(input: RunInput): AnyTask {
-    try {
-      return deps.registry.task(input.job, input.task);
-    } catch (err) {
-      // The slave's code does not know this task: retrying on this slave cannot help.
-      throw ApplicationFailure.create({ message: messageOf(err), type: 'UnknownTask', nonRetryable: true });
-    }
-  }
+  const lookup = (input: RunInput): AnyTask => lookupTask(deps.registry, input.job, input.task);
 
   function taskContext(input: RunInput, scope: string): TaskContext {
     const activity = Context.current();
@@ -161,8 +151,8 @@ export type RunActivities = ReturnType<typeof createRunActivities>;
 
 /** The seed's default: at most half the time to the next scheduled run. */
 function defaultTimeout(schedule: TaskSchedule): number | undefined {
-  if (schedule.kind === 'once') return undefined;
-  return Math.floor((schedule.kind === 'interval' ? schedule.seconds : UNIT_SECONDS[schedule.unit]) / 2);
+  const spacing = scheduleSpacingSeconds(schedule);
+  return spacing === undefined ? undefined : Math.floor(spacing / 2);
 }
 
 function planItems(input: RunInput, mapped: readonly unknown[] | string): PlannedItem[] {

@@ -199,3 +199,14 @@ export function describeSchedule(s: TaskSchedule, tz: string): string {
       return `every minute at :${two(p.second)} s`;
   }
 }
+
+/**
+ * Seconds between two runs of a schedule (a month counts as its shortest,
+ * 28 days): the seed derives a run's default time limit and gflow its
+ * catch-up window from it. `undefined` for once-tasks.
+ */
+export function scheduleSpacingSeconds(s: TaskSchedule): number | undefined {
+  if (s.kind === 'once') return undefined;
+  if (s.kind === 'interval') return s.seconds;
+  return { minute: 60, hour: 3600, day: 86_400, week: 604_800, month: 28 * 86_400 }[s.unit];
+}

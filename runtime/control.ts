@@ -16,7 +16,7 @@ import {
 import type { AnyTask } from '../core/job';
 import { Names, searchAttributes } from '../core/names';
 import { instantPeriod, type Period } from '../core/period';
-import { toTemporalCalendar, type TaskSchedule } from '../core/schedule';
+import { scheduleSpacingSeconds, toTemporalCalendar, type TaskSchedule } from '../core/schedule';
 import { scheduledRun } from '../workflows/scheduled-run';
 import { taskRun } from '../workflows/task-run';
 import type { Config } from './config';
@@ -29,8 +29,6 @@ export interface TaskAction {
   /** Set when the command could not do what was asked (a once-task already running). */
   readonly refused?: boolean;
 }
-
-const UNIT_SECONDS = { minute: 60, hour: 3600, day: 86_400, week: 604_800, month: 2_678_400 } as const;
 
 export class JobControl {
   private readonly names: Names;
@@ -112,7 +110,7 @@ export class JobControl {
       policies: {
         overlap: ScheduleOverlapPolicy.SKIP,
         // Missed while the server was down: catch up within one period, not the one-year default.
-        catchupWindow: `${Math.max(60, catchupSeconds(schedule))}s`,
+        catchupWindow: `${Math.max(60, scheduleSpacingSeconds(schedule) ?? 0)}s`,
       },
       state: { note: `gflow start ${job}` },
     };
@@ -180,8 +178,4 @@ export class JobControl {
       { key: searchAttributes.task, value: task },
     ];
   }
-}
-
-function catchupSeconds(schedule: Exclude<TaskSchedule, { kind: 'once' }>): number {
-  return schedule.kind === 'interval' ? schedule.seconds : UNIT_SECONDS[schedule.unit];
 }

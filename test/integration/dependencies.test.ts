@@ -12,9 +12,10 @@ import type { RunSummary } from '../../activities/types';
 import { Names } from '../../core/names';
 import { parsePeriodKey } from '../../core/period';
 import type { Config } from '../../runtime/config';
-import { closeMysql } from '../../runtime/mysql';
+import { closeMysql, getMysql } from '../../runtime/mysql';
 import { closeRedis, getRedis } from '../../runtime/redis';
 import { taskRun } from '../../workflows/task-run';
+import { dropAll } from '../helpers/reports';
 import { withSlaves } from '../helpers/slaves';
 import { startTemporal, testConfig } from '../helpers/temporal';
 
@@ -29,9 +30,7 @@ before(async () => {
 });
 
 after(async () => {
-  const redis = getRedis(config.redisUrl);
-  const keys = await redis.keys(`${config.prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await dropAll(getMysql(config.mysqlUrl), getRedis(config.redisUrl), names);
   await closeRedis();
   await closeMysql();
   await env?.teardown();

@@ -11,8 +11,9 @@ import { Names } from '../../core/names';
 import type { Config } from '../../runtime/config';
 import { JobControl } from '../../runtime/control';
 import { loadJobs } from '../../runtime/jobs';
-import { closeMysql } from '../../runtime/mysql';
+import { closeMysql, getMysql } from '../../runtime/mysql';
 import { closeRedis, getRedis } from '../../runtime/redis';
+import { dropAll } from '../helpers/reports';
 import { withSlaves } from '../helpers/slaves';
 import { startTemporal, testConfig } from '../helpers/temporal';
 
@@ -28,9 +29,7 @@ before(async () => {
 });
 
 after(async () => {
-  const redis = getRedis(config.redisUrl);
-  const keys = await redis.keys(`${config.prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await dropAll(getMysql(config.mysqlUrl), getRedis(config.redisUrl), names);
   await closeRedis();
   await closeMysql();
   await env?.teardown();
