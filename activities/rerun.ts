@@ -30,18 +30,19 @@ export function createRerunActivities(deps: RerunDependencies) {
       return classified(() => snapshot(deps.mysql, deps.names, scope(step)));
     },
 
-    /** The task's consistency checks over the recomputed rows. */
-    async rerunChecks(step: RerunStep, expectedGames: readonly number[]): Promise<{ errors: number; warnings: number }> {
+    /**
+     * The task's consistency checks over the recomputed rows, then the rows
+     * added, removed and changed against the backup (stored for `gflow diff`).
+     * One activity for both: each is idempotent, and a period saves a round trip.
+     */
+    async rerunVerify(step: RerunStep, expectedGames: readonly number[]): Promise<DiffCounts & { errors: number; warnings: number }> {
       const results = await classified(() => runChecks(deps.mysql, deps.names, scope(step), task(step).checks ?? [], expectedGames));
+      const diff = await classified(() => diffPeriod(deps.mysql, deps.names, scope(step)));
       return {
+        ...diff,
         errors: results.filter((r) => r.severity === 'error').length,
         warnings: results.filter((r) => r.severity === 'warning').length,
       };
-    },
-
-    /** Rows added, removed and changed against the backup; stored for `gflow diff`. */
-    async rerunDiff(step: RerunStep): Promise<DiffCounts> {
-      return classified(() => diffPeriod(deps.mysql, deps.names, scope(step)));
     },
 
     /** Put the period's backed-up rows back. */

@@ -4,8 +4,9 @@
  * Not part of the tests: timings belong here, never in assertions.
  */
 import { main as ingest } from './ingest';
+import { main as rerun } from './rerun';
 
-const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest };
+const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun };
 
 async function run(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -21,7 +21,7 @@ import { mapBounded } from './pool';
 import { failureMessage } from './failures';
 import { taskRun } from './task-run';
 
-const { rerunSnapshot, rerunChecks, rerunDiff } = proxyActivities<RerunActivities>({
+const { rerunSnapshot, rerunVerify } = proxyActivities<RerunActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
 });
@@ -135,9 +135,8 @@ async function runPeriod(input: RerunInput, names: Names, { plan, period }: Work
       ],
       staticSummary: `rerun ${input.rerunId}: ${input.job}.${plan.task} for ${period.key}`,
     });
-    const checks = await rerunChecks(step, summary.games);
-    const diff = await rerunDiff(step);
-    return { ...empty, ...diff, checkErrors: checks.errors, checkWarnings: checks.warnings, gamesFailed: summary.failed.map((f) => f.label) };
+    const { added, removed, changed, errors, warnings } = await rerunVerify(step, summary.games);
+    return { ...empty, added, removed, changed, checkErrors: errors, checkWarnings: warnings, gamesFailed: summary.failed.map((f) => f.label) };
   } catch (err) {
     if (isCancellation(err)) throw err;
     // A period that cannot be recomputed is recorded; the other periods go on.

@@ -14,6 +14,7 @@ import {
   TimeoutFailure,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   workflowInfo,
@@ -26,8 +27,14 @@ import { failureMessage } from './failures';
 import { progressQuery } from './messages';
 import { mapBounded } from './pool';
 
-const { runSettings, dependencyState, planRun, afterExecute } = proxyActivities<RunActivities>({
+const { dependencyState, planRun, afterExecute } = proxyActivities<RunActivities>({
   startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
+});
+
+// Reading the task's definition does no I/O: a local activity spares a round trip through the server.
+const { runSettings } = proxyLocalActivities<RunActivities>({
+  startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
 });
 
