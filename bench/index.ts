@@ -4,12 +4,18 @@
  * Not part of the tests: timings belong here, never in assertions.
  */
 import { main as ingest } from './ingest';
+import { main as orchestration } from './orchestration';
+import { main as reports } from './reports';
 import { main as rerun } from './rerun';
 
-const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun };
+const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun, reports, orchestration };
 
 async function run(): Promise<void> {
-  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  // `npm run bench -- reports --sql-users 1000000`: names choose benchmarks, options go to them.
+  const args = process.argv.slice(2);
+  const firstOption = args.findIndex((a) => a.startsWith('-'));
+  const wanted = firstOption === -1 ? args : args.slice(0, firstOption);
+  const options = firstOption === -1 ? [] : args.slice(firstOption);
   const unknown = wanted.filter((w) => !(w in BENCHES));
   if (unknown.length > 0) {
     process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`);
@@ -18,7 +24,7 @@ async function run(): Promise<void> {
   }
   for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
     process.stdout.write(`\n== ${name} ==\n`);
-    await BENCHES[name]!([]);
+    await BENCHES[name]!(options);
   }
 }
 

@@ -15,6 +15,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { failure, usageError } from '../core/errors';
 import type { Names } from '../core/names';
 import { sqlId } from './identifiers';
+import { REPORT_MIGRATIONS } from './report-migrations';
 import { RERUN_MIGRATIONS } from './rerun-store';
 import { isMissingSchema } from './sql-errors';
 
@@ -111,8 +112,8 @@ const BASE_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** gflow's migrations, in order: the base layers, then the rerun store's tables. */
-export const MIGRATIONS: readonly Migration[] = [...BASE_MIGRATIONS, ...RERUN_MIGRATIONS];
+/** gflow's migrations, in order: the base layers, the rerun store's tables, the report tables. */
+export const MIGRATIONS: readonly Migration[] = [...BASE_MIGRATIONS, ...RERUN_MIGRATIONS, ...REPORT_MIGRATIONS];
 
 export const LAYERS = ['meta', 'tag', 'report', 'log'] as const;
 

@@ -209,19 +209,28 @@ export function selectRows(t: ResolvedTable, periodValues: readonly string[], ga
 
 /** Run `fn` in one transaction on one connection; rolled back if it throws. */
 export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.beginTransaction();
+  // Periods of one rerun write their rows side by side in parallel: READ COMMITTED takes no
+  // gap locks, and a deadlock that still happens is retried here rather than failing the step.
+  for (let attempt = 1; ; attempt++) {
+    const conn = await pool.getConnection();
     try {
-      const result = await fn(conn);
-      await conn.commit();
-      return result;
+      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await conn.beginTransaction();
+      try {
+        const result = await fn(conn);
+        await conn.commit();
+        return result;
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        throw err;
+      }
     } catch (err) {
-      await conn.rollback().catch(() => undefined);
+      const errno = (err as { errno?: number } | null)?.errno;
+      if ((errno === 1213 || errno === 1205) && attempt < 5) continue;
       throw err;
+    } finally {
+      conn.release();
     }
-  } finally {
-    conn.release();
   }
 }
 

@@ -4,29 +4,19 @@
  * one), migrates the MySQL schemas, starts a slave, runs the job and prints
  * what happened and where to look in the web UI.
  */
-import { join } from 'node:path';
 import { Command } from 'commander';
 import type { RunSummary } from '../../activities/types';
 import { Names } from '../../core/names';
-import { addGame, listEnabledGames, validateGame } from '../../data/games';
 import { migrate } from '../../data/migrations';
 import { JobControl } from '../../runtime/control';
-import { portOpen, startDevServer, type DevServer } from '../../runtime/dev-server';
+import { embeddedServer, ensureSampleGames, waitForSignal } from '../../runtime/embedded';
 import { loadJobs } from '../../runtime/jobs';
 import { getMysql, pingMysql } from '../../runtime/mysql';
 import { pingRedis } from '../../runtime/redis';
-import { findTemporalCli } from '../../runtime/temporal-cli';
-import { EMBEDDED_ADDRESS, temporalAddress } from '../../runtime/temporal';
+import { temporalAddress } from '../../runtime/temporal';
 import { createSlave } from '../../workers/slave';
 import { cliContext, print, printTable } from '../context';
 import { withClient } from '../temporal';
-
-/** Games the embedded default registers when the registry is empty, so the demo has items. */
-const SAMPLE_GAMES = [
-  { id: 1, name: 'Dragon Saga' },
-  { id: 2, name: 'Puzzle Pop' },
-  { id: 3, name: 'Kart Rush' },
-];
 
 interface DevOptions {
   slave: string;
@@ -57,10 +47,8 @@ Examples:
       const mysql = getMysql(config.mysqlUrl);
       const { applied } = await migrate(mysql, names);
       if (applied.length > 0) log.info(`MySQL schemas ${names.schema('meta')}, _tag, _report, _log migrated: ${applied.join(', ')}`);
-      if ((await listEnabledGames(mysql, names)).length === 0) {
-        for (const game of SAMPLE_GAMES) await addGame(mysql, names, validateGame(game));
-        log.info(`games registry was empty: registered sample games ${SAMPLE_GAMES.map((g) => g.id).join(', ')}`);
-      }
+      const samples = await ensureSampleGames(mysql, names);
+      if (samples.length > 0) log.info(`games registry was empty: registered sample games ${samples.join(', ')}`);
 
       const server = await embeddedServer(config.temporalAddress, config.temporalCli, Number(options.uiPort), log.info);
       const stopSignal = waitForSignal();
@@ -96,34 +84,9 @@ Examples:
     });
 }
 
-/** Start a dev server unless a Temporal address is configured or one already listens on the default port. */
-async function embeddedServer(
-  address: string | undefined,
-  cli: string | undefined,
-  uiPort: number,
-  say: (m: string) => void,
-): Promise<DevServer | undefined> {
-  if (address) return undefined;
-  const [host, port] = EMBEDDED_ADDRESS.split(':') as [string, string];
-  if (await portOpen(host, Number(port))) {
-    say(`using the Temporal server already listening on ${EMBEDDED_ADDRESS}`);
-    return { address: EMBEDDED_ADDRESS, uiUrl: `http://localhost:${uiPort}`, logFile: '', stop: async () => undefined };
-  }
-  const server = await startDevServer({ cli: findTemporalCli(cli), port: Number(port), uiPort, dataDir: join(process.cwd(), '.gflow') });
-  say(`Temporal dev server started on ${server.address} (web UI ${server.uiUrl}, log ${server.logFile})`);
-  return server;
-}
-
 function printSummary(s: RunSummary): void {
   print();
   print(`${s.job}.${s.task} for ${s.period}: ${s.ok}/${s.items} items ok in ${s.durationMs} ms`);
   for (const f of s.failed) print(`  failed ${f.label}: ${f.error}`);
   if (s.afterExecute) print(`  afterExecute: ${s.afterExecute.ok ? 'ok' : s.afterExecute.error}`);
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
 }

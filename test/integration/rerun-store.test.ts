@@ -29,27 +29,27 @@ const day = (key: string): Period => parsePeriodKey('day', key, 'UTC');
 const daysBack = (p: Period, n: number): string[] =>
   Array.from({ length: n }, (_, i) => DateTime.fromMillis(p.start, { zone: p.zone }).minus({ days: i }).toFormat('yyyy-MM-dd'));
 
-const ACTIVE: ReportTable = { table: 'report_active', periodColumn: 'day' };
+const ACTIVE: ReportTable = { table: 'rs_active', periodColumn: 'day' };
 /** Like retention: computing day D rewrites the cohorts D, D−1 and D−2. */
-const RETENTION: ReportTable = { table: 'report_retention', periodColumn: 'cohort', keyColumns: ['day_n'], periodValues: (p) => daysBack(p, 3) };
+const RETENTION: ReportTable = { table: 'rs_retention', periodColumn: 'cohort', keyColumns: ['day_n'], periodValues: (p) => daysBack(p, 3) };
 const TYPES: ReportTable = { table: 'report_types', gameColumn: 'game', periodColumn: 'hour', keyColumns: ['server'] };
 
 const q = async (sql: string, params: unknown[] = []): Promise<RowDataPacket[]> => (await pool.query<RowDataPacket[]>(sql, params))[0];
-const active = (where = '1'): Promise<RowDataPacket[]> => q(`SELECT * FROM ${sqlId(report, 'report_active')} WHERE ${where} ORDER BY game_id, day`);
-const retention = (): Promise<RowDataPacket[]> => q(`SELECT * FROM ${sqlId(report, 'report_retention')} ORDER BY game_id, cohort, day_n`);
+const active = (where = '1'): Promise<RowDataPacket[]> => q(`SELECT * FROM ${sqlId(report, 'rs_active')} WHERE ${where} ORDER BY game_id, day`);
+const retention = (): Promise<RowDataPacket[]> => q(`SELECT * FROM ${sqlId(report, 'rs_retention')} ORDER BY game_id, cohort, day_n`);
 const putActive = (rows: ReadonlyArray<readonly unknown[]>): Promise<unknown> =>
-  pool.query(`REPLACE INTO ${sqlId(report, 'report_active')} (game_id, day, new_users, dau, wau, mau, revenue, note) VALUES ?`, [rows]);
+  pool.query(`REPLACE INTO ${sqlId(report, 'rs_active')} (game_id, day, new_users, dau, wau, mau, revenue, note) VALUES ?`, [rows]);
 const scope = (rerunId: string, period: Period, tables: readonly ReportTable[], games?: readonly number[]): RerunScope => ({ rerunId, period, tables, games });
 const refused = (pattern: RegExp, exitCode: 1 | 2 = 2) => (err: unknown) => err instanceof UserError && err.exitCode === exitCode && pattern.test(err.message) && !err.message.includes('\n');
 
 before(async () => {
   const { applied } = await migrate(pool, names);
-  assert.deepEqual(applied.slice(-3), ['0100_report_rerun_backup', '0101_report_rerun_diff', '0102_report_rerun_check']);
+  for (const version of ['0100_report_rerun_backup', '0101_report_rerun_diff', '0102_report_rerun_check']) assert.ok(applied.includes(version), version);
   assert.deepEqual((await migrate(pool, names)).applied, []);
-  await pool.query(`CREATE TABLE ${sqlId(report, 'report_active')} (
+  await pool.query(`CREATE TABLE ${sqlId(report, 'rs_active')} (
     game_id INT UNSIGNED NOT NULL, day DATE NOT NULL, new_users INT NULL, dau INT NULL, wau INT NULL, mau INT NULL,
     revenue DECIMAL(19,4) NULL, note VARCHAR(32) NULL, PRIMARY KEY (game_id, day))`);
-  await pool.query(`CREATE TABLE ${sqlId(report, 'report_retention')} (
+  await pool.query(`CREATE TABLE ${sqlId(report, 'rs_retention')} (
     game_id INT UNSIGNED NOT NULL, cohort DATE NOT NULL, day_n TINYINT UNSIGNED NOT NULL, users INT NOT NULL, rate DOUBLE NULL,
     PRIMARY KEY (game_id, cohort, day_n))`);
   await pool.query(`CREATE TABLE ${sqlId(report, 'report_types')} (
@@ -106,8 +106,8 @@ describe('diff and restore', () => {
     original = await active(`day = '2015-04-20'`);
     assert.deepEqual(await snapshot(pool, names, S), { rows: 3 });
     // The "recompute": game 1 changes two columns (one only in letter case), game 2 loses its row, game 4 gains one.
-    await pool.query(`UPDATE ${sqlId(report, 'report_active')} SET dau = 12, note = 'G1', revenue = 1.5 WHERE game_id = 1 AND day = '2015-04-20'`);
-    await pool.query(`DELETE FROM ${sqlId(report, 'report_active')} WHERE game_id = 2 AND day = '2015-04-20'`);
+    await pool.query(`UPDATE ${sqlId(report, 'rs_active')} SET dau = 12, note = 'G1', revenue = 1.5 WHERE game_id = 1 AND day = '2015-04-20'`);
+    await pool.query(`DELETE FROM ${sqlId(report, 'rs_active')} WHERE game_id = 2 AND day = '2015-04-20'`);
     await putActive([[4, '2015-04-20', 1, 2, 3, 4, null, null], [4, '2015-04-19', 9, 9, 9, 9, null, null]]);
 
     const counts = await diffPeriod(pool, names, S);
@@ -126,7 +126,7 @@ describe('diff and restore', () => {
     assert.deepEqual(diff[1]!.columns, { new_users: { old: 2, new: null }, dau: { old: 20, new: null }, wau: { old: 40, new: null }, mau: { old: 60, new: null }, revenue: { old: 3, new: null }, note: { old: 'g2', new: null } });
     assert.deepEqual(diff[2]!.columns.dau, { old: null, new: 2 });
     assert.equal(diff[0]!.period, '20150420');
-    assert.equal(diff[0]!.table, 'report_active');
+    assert.equal(diff[0]!.table, 'rs_active');
     assert.deepEqual((await readDiff(pool, names, 'r-diff', { games: [4, 2] })).map((d) => d.game), [2, 4]);
     assert.deepEqual(await readDiff(pool, names, 'r-diff', { period: '20150421' }), []);
     assert.equal((await readDiff(pool, names, 'r-diff', { limit: 2 })).length, 2);
@@ -146,7 +146,7 @@ describe('diff and restore', () => {
     const S2 = scope('r-same', P, [ACTIVE, RETENTION]);
     await snapshot(pool, names, S2);
     // An idempotent upsert of the same values, some written as other literals of the same number.
-    await pool.query(`INSERT INTO ${sqlId(report, 'report_active')} (game_id, day, dau, revenue) VALUES (1, '2015-04-20', '10', '1.50'), (3, '2015-04-20', 30.0, 4.5) ON DUPLICATE KEY UPDATE dau = VALUES(dau), revenue = VALUES(revenue)`);
+    await pool.query(`INSERT INTO ${sqlId(report, 'rs_active')} (game_id, day, dau, revenue) VALUES (1, '2015-04-20', '10', '1.50'), (3, '2015-04-20', 30.0, 4.5) ON DUPLICATE KEY UPDATE dau = VALUES(dau), revenue = VALUES(revenue)`);
     assert.deepEqual(await diffPeriod(pool, names, S2), { added: 0, removed: 0, changed: 0 });
     assert.deepEqual(await readDiff(pool, names, 'r-same'), []);
   });
@@ -154,11 +154,11 @@ describe('diff and restore', () => {
   test('a restore limited to the snapshot\'s games touches no other game, and refuses games it has no backup of', async () => {
     const S3 = scope('r-games', day('20150422'), [ACTIVE], [1, 2]);
     await snapshot(pool, names, S3);
-    await pool.query(`UPDATE ${sqlId(report, 'report_active')} SET dau = dau + 1000 WHERE day = '2015-04-22'`);
+    await pool.query(`UPDATE ${sqlId(report, 'rs_active')} SET dau = dau + 1000 WHERE day = '2015-04-22'`);
     assert.deepEqual(await restorePeriod(pool, names, { ...S3, games: undefined }), { deleted: 2, restored: 2 });
     assert.deepEqual((await active(`day = '2015-04-22'`)).map((r) => [r.game_id, r.dau]), [[1, 10], [2, 20], [3, 1030]]);
     await assert.rejects(restorePeriod(pool, names, { ...S3, games: [3] }), refused(/backed up games 1, 2 .* not game 3/));
-    await assert.rejects(restorePeriod(pool, names, scope('r-none', P, [ACTIVE])), refused(/rerun r-none has no backup of period 20150420 for report table report_active: nothing was changed/));
+    await assert.rejects(restorePeriod(pool, names, scope('r-none', P, [ACTIVE])), refused(/rerun r-none has no backup of period 20150420 for report table rs_active: nothing was changed/));
     await assert.rejects(diffPeriod(pool, names, scope('r-none', P, [ACTIVE])), refused(/has no backup/));
     assert.equal((await active(`day = '2015-04-20'`)).length, 3);
   });
@@ -195,16 +195,16 @@ describe('overlapping backups (retention-like)', () => {
 
   test('restored latest period first, the earliest snapshot wins and the table is as before the rerun', async () => {
     const rows = [1, 2].flatMap((g) => cohorts.flatMap((c, i) => [1, 2].map((n) => [g, c, n, 100 * g + 10 * i + n, 0.1 + 0.2])));
-    await pool.query(`INSERT INTO ${sqlId(report, 'report_retention')} (game_id, cohort, day_n, users, rate) VALUES ?`, [rows]);
+    await pool.query(`INSERT INTO ${sqlId(report, 'rs_retention')} (game_id, cohort, day_n, users, rate) VALUES ?`, [rows]);
     const original = await retention();
     // A sequential rerun: each period is backed up, then recomputed, which rewrites its three cohorts.
     for (const p of periods) {
       const S = scope('r-ret', p, [RETENTION]);
       assert.equal((await snapshot(pool, names, S)).rows, 12);
       const values = daysBack(p, 3);
-      await pool.query(`UPDATE ${sqlId(report, 'report_retention')} SET users = users + 1000, rate = 0.5 WHERE cohort IN (?)`, [values]);
-      await pool.query(`DELETE FROM ${sqlId(report, 'report_retention')} WHERE cohort = ? AND day_n = 2 AND game_id = 2`, [values[0]]);
-      await pool.query(`INSERT INTO ${sqlId(report, 'report_retention')} (game_id, cohort, day_n, users) VALUES (1, ?, 7, 1)`, [values[0]]);
+      await pool.query(`UPDATE ${sqlId(report, 'rs_retention')} SET users = users + 1000, rate = 0.5 WHERE cohort IN (?)`, [values]);
+      await pool.query(`DELETE FROM ${sqlId(report, 'rs_retention')} WHERE cohort = ? AND day_n = 2 AND game_id = 2`, [values[0]]);
+      await pool.query(`INSERT INTO ${sqlId(report, 'rs_retention')} (game_id, cohort, day_n, users) VALUES (1, ?, 7, 1)`, [values[0]]);
       assert.deepEqual(await diffPeriod(pool, names, S), { added: 1, removed: 1, changed: 11 });
     }
     assert.deepEqual(await backedUpPeriods(pool, names, 'r-ret'), ['20150510', '20150511', '20150512']);
@@ -220,11 +220,11 @@ describe('overlapping backups (retention-like)', () => {
 describe('checks', () => {
   const P = day('20150425');
   const checks: ReportCheck[] = [
-    { kind: 'range', table: 'report_active', column: 'dau', min: 0, severity: 'warning' },
-    { kind: 'ordered', table: 'report_active', columns: ['new_users', 'dau', 'wau', 'mau'] },
-    { kind: 'rowPerGame', table: 'report_active' },
-    { kind: 'rowPerGame', table: 'report_retention', name: 'retention rows' },
-    { kind: 'range', table: 'report_retention', column: 'rate', min: 0, max: 1 },
+    { kind: 'range', table: 'rs_active', column: 'dau', min: 0, severity: 'warning' },
+    { kind: 'ordered', table: 'rs_active', columns: ['new_users', 'dau', 'wau', 'mau'] },
+    { kind: 'rowPerGame', table: 'rs_active' },
+    { kind: 'rowPerGame', table: 'rs_retention', name: 'retention rows' },
+    { kind: 'range', table: 'rs_retention', column: 'rate', min: 0, max: 1 },
   ];
 
   test('range, ordered and row-per-game failures, errors and warnings; NULL passes', async () => {
@@ -233,18 +233,18 @@ describe('checks', () => {
       [2, '2015-04-25', null, -1, 10, 20, null, null], // dau < 0
       [3, '2015-04-25', null, null, null, 7, null, null], // nothing computable: passes
     ]);
-    await pool.query(`INSERT INTO ${sqlId(report, 'report_retention')} (game_id, cohort, day_n, users, rate) VALUES
+    await pool.query(`INSERT INTO ${sqlId(report, 'rs_retention')} (game_id, cohort, day_n, users, rate) VALUES
       (1, '2015-04-25', 1, 1, 0.5), (1, '2015-04-24', 1, 1, NULL), (1, '2015-04-23', 1, 1, 1), (2, '2015-04-25', 1, 1, 1.5)`);
     const S = scope('r-checks', P, [ACTIVE, RETENTION]);
     const base = { period: '20150425' };
     const expected = [
-      { ...base, check: 'report_active: 0 ≤ dau ≤ ∞', severity: 'warning', table: 'report_active', game: 2, detail: 'dau=-1 < 0 (day=2015-04-25)' },
-      { ...base, check: 'report_active: new_users ≤ dau ≤ wau ≤ mau', severity: 'error', table: 'report_active', game: 1, detail: 'dau=5 > wau=3 (day=2015-04-25)' },
-      { ...base, check: 'report_active: a row for every game', severity: 'error', table: 'report_active', game: 5, detail: 'no row for day=2015-04-25' },
-      { ...base, check: 'retention rows', severity: 'error', table: 'report_retention', game: 2, detail: 'no row for cohort=2015-04-24, 2015-04-23' },
-      { ...base, check: 'retention rows', severity: 'error', table: 'report_retention', game: 3, detail: 'no row for cohort=2015-04-25, 2015-04-24, 2015-04-23' },
-      { ...base, check: 'retention rows', severity: 'error', table: 'report_retention', game: 5, detail: 'no row for cohort=2015-04-25, 2015-04-24, 2015-04-23' },
-      { ...base, check: 'report_retention: 0 ≤ rate ≤ 1', severity: 'error', table: 'report_retention', game: 2, detail: 'rate=1.5 > 1 (cohort=2015-04-25, day_n=1)' },
+      { ...base, check: 'rs_active: 0 ≤ dau ≤ ∞', severity: 'warning', table: 'rs_active', game: 2, detail: 'dau=-1 < 0 (day=2015-04-25)' },
+      { ...base, check: 'rs_active: new_users ≤ dau ≤ wau ≤ mau', severity: 'error', table: 'rs_active', game: 1, detail: 'dau=5 > wau=3 (day=2015-04-25)' },
+      { ...base, check: 'rs_active: a row for every game', severity: 'error', table: 'rs_active', game: 5, detail: 'no row for day=2015-04-25' },
+      { ...base, check: 'retention rows', severity: 'error', table: 'rs_retention', game: 2, detail: 'no row for cohort=2015-04-24, 2015-04-23' },
+      { ...base, check: 'retention rows', severity: 'error', table: 'rs_retention', game: 3, detail: 'no row for cohort=2015-04-25, 2015-04-24, 2015-04-23' },
+      { ...base, check: 'retention rows', severity: 'error', table: 'rs_retention', game: 5, detail: 'no row for cohort=2015-04-25, 2015-04-24, 2015-04-23' },
+      { ...base, check: 'rs_retention: 0 ≤ rate ≤ 1', severity: 'error', table: 'rs_retention', game: 2, detail: 'rate=1.5 > 1 (cohort=2015-04-25, day_n=1)' },
     ];
     assert.deepEqual(await runChecks(pool, names, S, checks, [1, 2, 3, 5]), expected);
     assert.deepEqual(await runChecks(pool, names, S, checks, [1, 2, 3, 5]), expected, 'retried: same results');
@@ -263,7 +263,7 @@ describe('checks', () => {
     await putActive(games.map((g) => [g, '2015-06-01', null, -1, null, null, null, null]));
     const results = await runChecks(pool, names, scope('r-many', day('20150601'), [ACTIVE]), [checks[0]!], []);
     assert.equal(results.length, 1001);
-    assert.deepEqual(results.at(-1), { check: 'report_active: 0 ≤ dau ≤ ∞', severity: 'warning', table: 'report_active', period: '20150601', detail: '5 more rows fail this check (the first 1000 are listed)' });
+    assert.deepEqual(results.at(-1), { check: 'rs_active: 0 ≤ dau ≤ ∞', severity: 'warning', table: 'rs_active', period: '20150601', detail: '5 more rows fail this check (the first 1000 are listed)' });
     assert.equal((await readChecks(pool, names, 'r-many')).length, 1001);
   });
 });
@@ -275,15 +275,15 @@ describe('refusals', () => {
   test('hostile table and column names are refused before any SQL runs', async () => {
     for (const name of hostile) {
       await assert.rejects(snapshot(pool, names, scope('r-bad', P, [{ table: name, periodColumn: 'day' }])), refused(/report table .* is not valid/));
-      await assert.rejects(snapshot(pool, names, scope('r-bad', P, [{ table: 'report_active', periodColumn: name }])), refused(/column .* is not valid/));
+      await assert.rejects(snapshot(pool, names, scope('r-bad', P, [{ table: 'rs_active', periodColumn: name }])), refused(/column .* is not valid/));
       await assert.rejects(restorePeriod(pool, names, scope('r-bad', P, [{ ...ACTIVE, gameColumn: name }])), refused(/column .* is not valid/));
       await assert.rejects(diffPeriod(pool, names, scope('r-bad', P, [{ ...ACTIVE, keyColumns: [name] }])), refused(/column .* is not valid/));
-      await assert.rejects(runChecks(pool, names, scope('r-bad', P, [ACTIVE]), [{ kind: 'range', table: 'report_active', column: name, min: 0 }], []), refused(/column .* is not valid/));
+      await assert.rejects(runChecks(pool, names, scope('r-bad', P, [ACTIVE]), [{ kind: 'range', table: 'rs_active', column: name, min: 0 }], []), refused(/column .* is not valid/));
     }
     await assert.rejects(snapshot(pool, names, scope('r\nbad', P, [ACTIVE])), refused(/rerun id/));
     await assert.rejects(snapshot(pool, names, scope('r-bad', P, [ACTIVE], [0])), refused(/game 0 is not valid/));
     await assert.rejects(snapshot(pool, names, scope('r-bad', P, [{ ...ACTIVE, keyColumns: ['no_such'] }])), refused(/has no column no_such/, 1));
-    await assert.rejects(runChecks(pool, names, scope('r-bad', P, [ACTIVE]), [{ kind: 'rowPerGame', table: 'report_retention' }], []), refused(/does not declare/));
+    await assert.rejects(runChecks(pool, names, scope('r-bad', P, [ACTIVE]), [{ kind: 'rowPerGame', table: 'rs_retention' }], []), refused(/does not declare/));
     await assert.rejects(readDiff(pool, names, 'r-bad', { period: "1' OR '1'='1" }), refused(/period/));
     assert.deepEqual(await backedUpPeriods(pool, names, 'r-bad'), []);
   });

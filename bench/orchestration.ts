@@ -1,0 +1,176 @@
+/**
+ * Orchestration overhead benchmark (issue 5): one run of `report.active`
+ * over 1,000 game items through Temporal — a dev server this benchmark
+ * starts, two slaves, the `taskRun` workflow exactly as a schedule starts it
+ * — against the same `execute` calls made directly in one process with the
+ * same bounded concurrency. Both do the same real work per game (four Redis
+ * scripts, one upsert, one publish); the difference is what Temporal costs.
+ *
+ * Run: `npm run bench orchestration [-- --games N --runs N --concurrency N]`.
+ * Own prefix (`bench_<random>`), own dev server on free ports; keys, schemas
+ * and the server's files are removed at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { RunSummary } from '../activities/types';
+import type { TaskContext } from '../core/job';
+import { Names } from '../core/names';
+import { parsePeriodKey } from '../core/period';
+import { ActivityStore } from '../data/activity-store';
+import { LocalDays, validateEvent, type PlayerEvent } from '../data/events';
+import { addGame, validateGame } from '../data/games';
+import { LAYERS, migrate } from '../data/migrations';
+import { loadConfig, type Config } from '../runtime/config';
+import { startDevServer } from '../runtime/dev-server';
+import { loadJobs } from '../runtime/jobs';
+import { closeMysql, getMysql } from '../runtime/mysql';
+import { closeRedis, getRedis } from '../runtime/redis';
+import { findTemporalCli } from '../runtime/temporal-cli';
+import { connectClient } from '../runtime/temporal';
+import { createSlave } from '../workers/slave';
+import { mapBounded } from '../workflows/pool';
+import { taskRun } from '../workflows/task-run';
+import { machineLines } from './reports';
+
+const DAY = '20261110';
+
+function option(argv: readonly string[], name: string, fallback: number): number {
+  const i = argv.indexOf(name);
+  const value = i >= 0 ? Number(argv[i + 1]) : fallback;
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number ≥ 1`);
+  return value;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** 20 players a game on day D: 5 new, 3 online, one payer: each item has real counting to do. */
+function events(games: number): PlayerEvent[] {
+  const days = new LocalDays();
+  const out: PlayerEvent[] = [];
+  const ts = Date.UTC(2026, 10, 10, 12) / 1000;
+  for (let game = 1; game <= games; game++) {
+    for (let u = 0; u < 20; u++) {
+      const raw = [{ game, user: `u${u}`, type: u < 5 ? 'register' : 'login', ts }];
+      if (u < 3) raw.push({ game, user: `u${u}`, type: 'online', ts });
+      for (const value of raw) {
+        const parsed = validateEvent(value, () => 'UTC', days);
+        if (parsed.ok) out.push(parsed.event);
+      }
+    }
+  }
+  return out;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const games = option(argv, '--games', 1000);
+  const runs = option(argv, '--runs', 3);
+  const concurrency = option(argv, '--concurrency', 20);
+  const names = new Names(`bench_${randomBytes(4).toString('hex')}`);
+  const dataDir = await mkdtemp(join(tmpdir(), 'gflow-bench-'));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const server = await startDevServer({ cli: findTemporalCli(process.env.GFLOW_TEMPORAL_CLI), port, uiPort, dataDir });
+  const config: Config = { ...loadConfig(), prefix: names.prefix, jobsDir: resolve(__dirname, '../jobs'), temporalAddress: server.address, concurrency };
+  const redis = getRedis(config.redisUrl);
+  const mysql = getMysql(config.mysqlUrl);
+  let client: Client | undefined;
+  try {
+    for (const line of await machineLines(redis, mysql)) process.stdout.write(`${line}\n`);
+    process.stdout.write(`temporal dev server ${server.address}; report.active over ${games} games, ${concurrency} items at once; medians of ${runs} runs after a warm-up\n`);
+    await migrate(mysql, names);
+    for (let id = 1; id <= games; id++) await addGame(mysql, names, validateGame({ id }));
+    await new ActivityStore(redis, names).write(events(games));
+
+    const registry = loadJobs(config.jobsDir);
+    const task = registry.task('report', 'active');
+    const period = parsePeriodKey('day', DAY, config.tz);
+    const items = Array.from({ length: games }, (_, i) => ({ game: i + 1 }));
+    const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    const ctx: TaskContext = {
+      job: 'report',
+      task: 'active',
+      period,
+      curTime: () => Math.floor(period.start / 1000),
+      redis,
+      mysql,
+      names,
+      log: quiet,
+      heartbeat: () => undefined,
+      signal: new AbortController().signal,
+      filters: {},
+    };
+    const direct = async () => {
+      const t0 = performance.now();
+      await mapBounded(items, concurrency, async (item) => task.execute(item, ctx));
+      return performance.now() - t0;
+    };
+
+    const slaves = await Promise.all(['b1', 'b2'].map((slave) => createSlave({ config, slave, shutdownGraceSeconds: 5 })));
+    const running = slaves.map((s) => s.run());
+    client = await connectClient(config);
+    const viaTemporal = async (run: number) => {
+      const t0 = performance.now();
+      const summary: RunSummary = await client!.workflow.execute(taskRun, {
+        taskQueue: names.sharedQueue,
+        workflowId: `${names.runId('report', 'active', DAY)}.bench-${run}`,
+        args: [{ job: 'report', task: 'active', period, prefix: names.prefix, filters: {} }],
+      });
+      if (summary.ok !== games) throw new Error(`bench: ${summary.ok} of ${games} items ok: ${JSON.stringify(summary.failed.slice(0, 3))}`);
+      return performance.now() - t0;
+    };
+    const temporalMs: number[] = [];
+    const directMs: number[] = [];
+    try {
+      await viaTemporal(0);
+      await direct();
+      for (let run = 1; run <= runs; run++) {
+        temporalMs.push(await viaTemporal(run));
+        directMs.push(await direct());
+      }
+    } finally {
+      for (const s of slaves) s.shutdown();
+      await Promise.all(running);
+    }
+    const [t, d] = [median(temporalMs), median(directMs)];
+    const row = (what: string, ms: number) => `  ${what.padEnd(34)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${(ms / games).toFixed(2).padStart(6)} ms/item`;
+    process.stdout.write(`${row('through Temporal (2 slaves)', t)}\n${row('direct calls (one process)', d)}\n`);
+    process.stdout.write(`  orchestration overhead ${((t - d) / games).toFixed(2)} ms per item; Temporal / direct ${(t / d).toFixed(1)}×\n`);
+    process.stdout.write(`  runs (s): Temporal ${temporalMs.map((x) => (x / 1000).toFixed(2)).join(', ')}; direct ${directMs.map((x) => (x / 1000).toFixed(2)).join(', ')}\n`);
+  } finally {
+    await client?.connection.close();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${names.prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    for (const layer of LAYERS) await mysql.query(`DROP DATABASE IF EXISTS \`${names.schema(layer)}\``);
+    await Promise.all([closeRedis(), closeMysql()]);
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * The report tables of the `report` job (jobs/report.ts), in
+ * `<prefix>_report`: one row per game and day (retention: per game and
+ * cohort day), written by idempotent upserts on the primary key.
+ *
+ * No `updated_at` column on purpose: reruns diff every column, and a
+ * timestamp would make every recomputed row look changed.
+ */
+import type { Names } from '../core/names';
+import { sqlId } from './identifiers';
+import type { Migration } from './migrations';
+
+const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
+const COUNT = 'INT UNSIGNED NOT NULL';
+/** Retention columns start NULL: not computable until day cohort + N has been computed. */
+const LATER = 'INT UNSIGNED NULL';
+/** Amounts as the events carry them: at most 4 decimal places (data/events.ts). */
+const MONEY = 'DECIMAL(19,4)';
+
+/** The four report tables' names, as the job declares them. */
+export const REPORT_TABLES = {
+  active: 'report_active',
+  retention: 'report_retention',
+  online: 'report_online',
+  pay: 'report_pay',
+} as const;
+
+/** `<prefix>_report`.`table`, escaped. */
+export function reportTableId(names: Names, table: string): string {
+  return sqlId(names.schema('report'), table);
+}
+
+/** The report job's migrations (versions 0200_*): append them to `MIGRATIONS`. */
+export const REPORT_MIGRATIONS: readonly Migration[] = [
+  {
+    version: '0200_report_active',
+    description: 'report_active: DAU, WAU, MAU and new users per game and day',
+    up: (n) => [
+      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.active)} (
+        game_id INT UNSIGNED NOT NULL,
+        day DATE NOT NULL,
+        dau ${COUNT},
+        wau ${COUNT},
+        mau ${COUNT},
+        new_users ${COUNT},
+        PRIMARY KEY (game_id, day),
+        KEY day (day)
+      ) ${TABLE}`,
+    ],
+  },
+  {
+    version: '0201_report_retention',
+    description: 'report_retention: D1..D30 retention of each cohort day',
+    up: (n) => [
+      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.retention)} (
+        game_id INT UNSIGNED NOT NULL,
+        cohort_day DATE NOT NULL,
+        new_users ${COUNT},
+        d1 ${LATER},
+        d2 ${LATER},
+        d3 ${LATER},
+        d7 ${LATER},
+        d14 ${LATER},
+        d30 ${LATER},
+        PRIMARY KEY (game_id, cohort_day),
+        KEY cohort_day (cohort_day)
+      ) ${TABLE}`,
+    ],
+  },
+  {
+    version: '0202_report_online',
+    description: 'report_online: peak and average concurrent users per game and day',
+    up: (n) => [
+      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.online)} (
+        game_id INT UNSIGNED NOT NULL,
+        day DATE NOT NULL,
+        pcu ${COUNT},
+        acu DECIMAL(14,4) NOT NULL,
+        buckets SMALLINT UNSIGNED NOT NULL,
+        PRIMARY KEY (game_id, day),
+        KEY day (day)
+      ) ${TABLE}`,
+    ],
+  },
+  {
+    version: '0203_report_pay',
+    description: 'report_pay: payers, revenue, pay rate, ARPU and ARPPU per game and day',
+    up: (n) => [
+      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.pay)} (
+        game_id INT UNSIGNED NOT NULL,
+        day DATE NOT NULL,
+        payers ${COUNT},
+        revenue ${MONEY} NOT NULL,
+        pay_rate DECIMAL(7,6) NULL,
+        arpu ${MONEY} NULL,
+        arppu ${MONEY} NULL,
+        PRIMARY KEY (game_id, day),
+        KEY day (day)
+      ) ${TABLE}`,
+    ],
+  },
+];

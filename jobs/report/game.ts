@@ -1,0 +1,43 @@
+/**
+ * What every report item starts and ends with: open the game (its registry
+ * row, its own Redis, its zone, the activity settings), and announce its
+ * finished rows to front ends.
+ */
+import { failure, usageError } from '../../core/errors';
+import type { GameItem, TaskContext } from '../../core/job';
+import { ActivityStore } from '../../data/activity-store';
+import { dataSettings } from '../../data/config-store';
+import { gameClients, getGame, type Game } from '../../data/games';
+import { publishReportFinished } from '../../data/publish';
+
+/** One game, ready to be counted. */
+export interface OpenGame {
+  readonly game: Game;
+  /** Counts in the game's own Redis (the registry's `redis_url`), or the default one. */
+  readonly store: ActivityStore;
+  /** The zone whose days the game's activity keys and reports use. */
+  readonly zone: string;
+}
+
+/**
+ * Open the item's game. Fails the item at once (no retries) if the game left
+ * the registry, or if the run asks for a server or channel breakdown the
+ * activity store does not keep: a silent whole-game total would be wrong.
+ */
+export async function openGame(item: GameItem, ctx: TaskContext): Promise<OpenGame> {
+  if (ctx.filters.servers || ctx.filters.channel) {
+    throw usageError(`${ctx.job}.${ctx.task} computes whole games: -s (servers) and -c (channel) do not apply`);
+  }
+  const game = await getGame(ctx.mysql, ctx.names, item.game);
+  if (!game) throw failure(`game ${item.game} is not in the games registry any more`);
+  // Settings live in the installation's Redis, whichever Redis holds the game's data.
+  const settings = await dataSettings(ctx.redis, ctx.names);
+  // Report rows stay in the central report schema (reruns back up and diff them there): only Redis is per game.
+  const { redis } = gameClients(game, { redis: ctx.redis, mysql: ctx.mysql });
+  return { game, store: new ActivityStore(redis, ctx.names, settings.activity), zone: game.tz ?? ctx.period.zone };
+}
+
+/** Tell subscribers (`<prefix>:reports`) that the game's rows for `period` are written. */
+export async function announce(ctx: TaskContext, game: number, period = ctx.period.key): Promise<void> {
+  await publishReportFinished(ctx.redis, ctx.names, { job: ctx.job, task: ctx.task, game, period });
+}

@@ -1,0 +1,59 @@
+/**
+ * The embedded default that `gflow dev` and `gflow demo` share: a Temporal
+ * dev server started on demand, and sample games so a fresh installation
+ * has items to run.
+ */
+import { join } from 'node:path';
+import type { Pool } from 'mysql2/promise';
+import type { Names } from '../core/names';
+import { addGame, listEnabledGames, validateGame } from '../data/games';
+import { portOpen, startDevServer, type DevServer } from './dev-server';
+import { findTemporalCli } from './temporal-cli';
+import { EMBEDDED_ADDRESS } from './temporal';
+
+/** Games the embedded default registers when the registry is empty, so the demo has items. */
+export const SAMPLE_GAMES = [
+  { id: 1, name: 'Dragon Saga' },
+  { id: 2, name: 'Puzzle Pop' },
+  { id: 3, name: 'Kart Rush' },
+] as const;
+
+/**
+ * Register {@link SAMPLE_GAMES} if no game is enabled.
+ * @returns the ids registered; empty if the registry had games.
+ */
+export async function ensureSampleGames(mysql: Pool, names: Names): Promise<number[]> {
+  if ((await listEnabledGames(mysql, names)).length > 0) return [];
+  for (const game of SAMPLE_GAMES) await addGame(mysql, names, validateGame(game));
+  return SAMPLE_GAMES.map((g) => g.id);
+}
+
+/**
+ * Start a dev server unless a Temporal address is configured or one already
+ * listens on the default port.
+ * @returns the server started or found; `undefined` when an address is configured.
+ */
+export async function embeddedServer(
+  address: string | undefined,
+  cli: string | undefined,
+  uiPort: number,
+  say: (m: string) => void,
+): Promise<DevServer | undefined> {
+  if (address) return undefined;
+  const [host, port] = EMBEDDED_ADDRESS.split(':') as [string, string];
+  if (await portOpen(host, Number(port))) {
+    say(`using the Temporal server already listening on ${EMBEDDED_ADDRESS}`);
+    return { address: EMBEDDED_ADDRESS, uiUrl: `http://localhost:${uiPort}`, logFile: '', stop: async () => undefined };
+  }
+  const server = await startDevServer({ cli: findTemporalCli(cli), port: Number(port), uiPort, dataDir: join(process.cwd(), '.gflow') });
+  say(`Temporal dev server started on ${server.address} (web UI ${server.uiUrl}, log ${server.logFile})`);
+  return server;
+}
+
+/** Resolves on Ctrl-C or SIGTERM: the embedded default serves the web UI until then. */
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
