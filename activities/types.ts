@@ -14,6 +14,8 @@ export interface RunInput {
   readonly prefix: string;
   /** A rerun's filters (`-g`, `-s`, `-c`). */
   readonly filters?: RunFilters;
+  /** Whether the run alerts on its own incidents; a rerun sends one alert for all its periods instead. @defaultValue true */
+  readonly alerts?: boolean;
 }
 
 /** One item of a run, as `mapTask` returned it, with where it must run. */

@@ -8,6 +8,7 @@ import { isUserError, messageOf } from '../core/errors';
 import { closeMysql } from '../runtime/mysql';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
+import { demoCommand } from './commands/demo';
 import { devCommand } from './commands/dev';
 import { gamesCommand } from './commands/games';
 import { ingestCommand } from './commands/ingest';
@@ -17,6 +18,7 @@ import { restoreCommand } from './commands/restore';
 import { jobsCommand } from './commands/jobs';
 import { lifecycleCommand } from './commands/lifecycle';
 import { setupCommand } from './commands/setup';
+import { slaveCommand } from './commands/slave';
 import { topCommand } from './commands/top';
 import { workerCommand } from './commands/worker';
 import { closeRedis } from '../runtime/redis';
@@ -45,6 +47,8 @@ function commands(): Command[] {
     topCommand(),
     workerCommand(),
     devCommand(),
+    demoCommand(),
+    slaveCommand(),
     setupCommand(),
     rerunsCommand(),
     ingestCommand(),

@@ -42,6 +42,10 @@ const fileSchema = z
     slaveWaitSeconds: z.number().int().min(1),
     /** The most periods one rerun may cover. */
     maxRerunPeriods: z.number().int().min(1).max(100_000),
+    /** Alerts: POST each incident as JSON to this URL. */
+    alertWebhook: url(['http:', 'https:']),
+    /** Alerts: run this shell command per incident, the JSON on its stdin. */
+    alertCommand: z.string().min(1),
   })
   .partial()
   .strict();
@@ -66,6 +70,10 @@ export interface Config {
   readonly slaveWaitSeconds: number;
   /** The most periods one rerun may cover (`-d` over more is refused). */
   readonly maxRerunPeriods: number;
+  /** Alerts webhook (POST, JSON body); unset: no webhook. */
+  readonly alertWebhook?: string | undefined;
+  /** Alerts command (shell, JSON on stdin); unset: no command. */
+  readonly alertCommand?: string | undefined;
   /** Where the config came from, for messages. */
   readonly source: string;
 }
@@ -77,6 +85,8 @@ const ENV = {
   redisUrl: 'GFLOW_REDIS_URL',
   mysqlUrl: 'GFLOW_MYSQL_URL',
   temporalCli: 'GFLOW_TEMPORAL_CLI',
+  alertWebhook: 'GFLOW_ALERT_WEBHOOK',
+  alertCommand: 'GFLOW_ALERT_COMMAND',
 } as const;
 
 export interface LoadConfigOptions {
@@ -116,6 +126,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     concurrency: c.concurrency ?? 10,
     slaveWaitSeconds: c.slaveWaitSeconds ?? 600,
     maxRerunPeriods: c.maxRerunPeriods ?? 400,
+    alertWebhook: c.alertWebhook,
+    alertCommand: c.alertCommand,
     source: existsSync(file) ? file : 'defaults and environment',
   };
 }

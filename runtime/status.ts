@@ -9,6 +9,7 @@ import type { RunSummary } from '../activities/types';
 import type { AnyTask } from '../core/job';
 import { Names, searchAttributes } from '../core/names';
 import { describeSchedule } from '../core/schedule';
+import { judgeVersions } from './build-id';
 import type { Config } from './config';
 
 export interface ScheduleState {
@@ -29,9 +30,27 @@ export interface TaskStatus {
 }
 
 export interface LiveSlave {
+  /** The worker's identity as Temporal shows it: `<slave>@<pid>#<buildId>`. */
   readonly identity: string;
+  readonly slave: string;
+  readonly pid?: number;
+  /** The code version the slave runs (see `runtime/build-id.ts`); absent for workers that do not say. */
+  readonly buildId?: string;
   readonly queues: string[];
   readonly lastContact: string;
+  /** Set when the slave's code differs from this checkout's or from the other slaves'. */
+  readonly versionWarning?: string;
+}
+
+/** The parts of a slave's worker identity (`<slave>@<pid>#<buildId>`). */
+export function parseIdentity(identity: string): { slave: string; pid?: number; buildId?: string } {
+  const match = /^([^@#]+)(?:@(\d+))?[^#]*(?:#([0-9a-f]+))?$/.exec(identity);
+  if (!match) return { slave: identity.split('@')[0]! };
+  return {
+    slave: match[1]!,
+    ...(match[2] !== undefined && { pid: Number(match[2]) }),
+    ...(match[3] !== undefined && { buildId: match[3] }),
+  };
 }
 
 export class StatusReader {
@@ -93,14 +112,18 @@ export class StatusReader {
     return { last: { ...last, summary } };
   }
 
-  /** Workers polling the shared queue, with each one's own queue: Temporal's view, not a heartbeat of ours. */
-  async slaves(): Promise<LiveSlave[]> {
+  /**
+   * Workers polling the shared queue, with each one's own queue: Temporal's
+   * view, not a heartbeat of ours. Each is judged against `checkoutBuildId`
+   * (this checkout's code version) when given.
+   */
+  async slaves(checkoutBuildId?: string): Promise<LiveSlave[]> {
     const byIdentity = new Map<string, { queues: Set<string>; last: number }>();
     const queues = [this.names.sharedQueue];
     const shared = await this.pollers(this.names.sharedQueue);
     for (const p of shared) byIdentity.set(p.identity, { queues: new Set([this.names.sharedQueue]), last: p.last });
     for (const identity of byIdentity.keys()) {
-      const slave = identity.split('@')[0]!;
+      const { slave } = parseIdentity(identity);
       queues.push(this.names.slaveQueue(slave));
       for (const p of await this.pollers(this.names.slaveQueue(slave))) {
         const entry = byIdentity.get(p.identity);
@@ -110,9 +133,12 @@ export class StatusReader {
         }
       }
     }
-    return [...byIdentity.entries()]
-      .map(([identity, e]) => ({ identity, queues: [...e.queues], lastContact: new Date(e.last).toISOString() }))
+    const live = [...byIdentity.entries()]
+      .map(([identity, e]) => ({ identity, ...parseIdentity(identity), queues: [...e.queues], lastContact: new Date(e.last).toISOString() }))
       .sort((a, b) => a.identity.localeCompare(b.identity));
+    if (checkoutBuildId === undefined) return live;
+    const verdicts = judgeVersions(live.map((s) => s.buildId), checkoutBuildId);
+    return live.map((s, i) => ({ ...s, ...(verdicts[i]!.warning !== undefined && { versionWarning: verdicts[i]!.warning }) }));
   }
 
   private async pollers(queue: string): Promise<Array<{ identity: string; last: number }>> {

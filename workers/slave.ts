@@ -10,9 +10,11 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { usageError } from '../core/errors';
 import { SLAVE_NAME } from '../core/job';
 import { Names } from '../core/names';
+import { createAlertActivities } from '../activities/alerts';
 import { createRerunActivities } from '../activities/rerun';
 import { createRunActivities } from '../activities/run';
 import { listEnabledGames } from '../data/games';
+import { computeBuildId } from '../runtime/build-id';
 import type { Config } from '../runtime/config';
 import { loadJobs } from '../runtime/jobs';
 import { createLogger, type Logger } from '../runtime/logger';
@@ -71,6 +73,7 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
       temporal: () => (client ??= connectClient(config)),
     }),
     ...createRerunActivities({ registry, names, mysql }),
+    ...createAlertActivities(config, { log: log.child('alerts') }),
   };
   const connection = await connectWorker(config);
   const common = {
@@ -78,7 +81,8 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
     namespace: config.temporalNamespace,
     activities,
     shutdownGraceTime: `${options.shutdownGraceSeconds ?? 30}s`,
-    identity: `${slave}@${process.pid}`,
+    // The build id rides in the identity: Temporal's poller list is then the one place `gflow top` reads versions from.
+    identity: `${slave}@${process.pid}#${computeBuildId(config.jobsDir)}`,
   } as const;
   const shared = await Worker.create({
     ...common,

@@ -17,6 +17,7 @@ import { Names, searchAttributes } from '../core/names';
 import type { Period } from '../core/period';
 import { periodsOf, type PeriodRange } from '../core/range';
 import { rerunProgressQuery, type RerunProgress } from './messages';
+import { raise } from './alerts';
 import { mapBounded } from './pool';
 import { failureMessage } from './failures';
 import { taskRun } from './task-run';
@@ -101,6 +102,7 @@ export async function rerun(input: RerunInput): Promise<RerunResult> {
   if (done < work.length) {
     await continueAsNew<typeof rerun>({ ...input, carried: { done, results, startedAt } });
   }
+  await alertOnce(input, results);
   return {
     rerunId: input.rerunId,
     job: input.job,
@@ -110,6 +112,31 @@ export async function rerun(input: RerunInput): Promise<RerunResult> {
     startedAt: new Date(startedAt).toISOString(),
     durationMs: Date.now() - startedAt,
   };
+}
+
+/** One alert for the whole rerun: the periods whose checks failed, and the games that failed, with their periods. */
+async function alertOnce(input: RerunInput, results: readonly PeriodResult[]): Promise<void> {
+  const tasks = input.tasks.map((t) => t.task).join(',');
+  const range = `${input.tasks[0]?.range.first.key}..${input.tasks[0]?.range.last.key}`;
+  const failedChecks = results.filter((r) => r.checkErrors > 0);
+  if (failedChecks.length > 0) {
+    await raise({
+      kind: 'checksFailed',
+      job: input.job,
+      task: tasks,
+      period: range,
+      runId: input.rerunId,
+      summary: `checks failed in ${failedChecks.length} of ${results.length} periods (gflow reruns ${input.rerunId})`,
+      games: failedChecks.map((r) => ({ label: `${r.task} ${r.period.key}`, error: `${r.checkErrors} check errors` })),
+    });
+  }
+  const failed = results.flatMap((r) => [
+    ...r.gamesFailed.map((label) => ({ label: `${label} ${r.task} ${r.period.key}`, error: 'failed' })),
+    ...(r.error ? [{ label: `${r.task} ${r.period.key}`, error: r.error }] : []),
+  ]);
+  if (failed.length > 0) {
+    await raise({ kind: 'gamesFailed', job: input.job, task: tasks, period: range, runId: input.rerunId, summary: `${failed.length} game-periods failed in rerun ${input.rerunId}`, games: failed });
+  }
 }
 
 async function runPeriod(input: RerunInput, names: Names, { plan, period }: WorkItem): Promise<PeriodResult> {
@@ -125,7 +152,8 @@ async function runPeriod(input: RerunInput, names: Names, { plan, period }: Work
     await rerunSnapshot(step);
     const summary: RunSummary = await executeChild(taskRun, {
       workflowId: names.rerunPeriodId(input.rerunId, plan.task, period.key),
-      args: [{ job: input.job, task: plan.task, period, prefix: input.prefix, filters: input.filters }],
+      // The rerun alerts once for all its periods, not once per period.
+      args: [{ job: input.job, task: plan.task, period, prefix: input.prefix, filters: input.filters, alerts: false }],
       typedSearchAttributes: [
         { key: searchAttributes.prefix, value: input.prefix },
         { key: searchAttributes.job, value: input.job },

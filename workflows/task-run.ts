@@ -20,9 +20,11 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { Incident } from '../activities/alerts';
 import type { RunActivities } from '../activities/run';
 import type { ItemOutcome, PlannedItem, RunInput, RunPlan, RunProgress, RunSettings, RunSummary } from '../activities/types';
 import { Names } from '../core/names';
+import { raise } from './alerts';
 import { failureMessage } from './failures';
 import { progressQuery } from './messages';
 import { mapBounded } from './pool';
@@ -46,6 +48,7 @@ export async function taskRun(input: RunInput): Promise<RunSummary> {
 
   const settings = await runSettings(input);
   const gaveUpWaitingFor = settings.dependency ? await waitForDependency(input, settings.dependency) : undefined;
+  if (gaveUpWaitingFor) await alert(input, 'gaveUp', `gave up waiting for ${gaveUpWaitingFor} after ${settings.dependency!.giveUpSeconds} s; running anyway`);
 
   const plan = await planRun(input);
   progress = { ...progress, total: plan.items.length };
@@ -73,6 +76,11 @@ export async function taskRun(input: RunInput): Promise<RunSummary> {
   }
 
   const failed = settled.flatMap((o) => (o.ok ? [] : [{ label: o.label, ...(o.game !== undefined && { game: o.game }), error: o.error }]));
+  if (failed.length > 0) await alert(input, 'gamesFailed', `${failed.length} of ${plan.items.length} items failed`, failed);
+  if (timedOut) {
+    const pending = plan.items.filter((i) => !outcomes.has(i.index)).map((i) => ({ ...(i.game !== undefined && { game: i.game }), label: i.label, error: 'pending at the time limit' }));
+    await alert(input, 'timeout', `cut off after ${settings.timeoutSeconds} s, ${pending.length} items pending`, pending);
+  }
   return {
     job: input.job,
     task: input.task,
@@ -128,6 +136,7 @@ async function waitForDependency(input: RunInput, dep: NonNullable<RunSettings['
     await sleep(Math.min(pollMs, deadline - Date.now()));
   }
   if (dep.onGiveUp === 'fail') {
+    await alert(input, 'gaveUp', `gave up waiting for ${name} after ${dep.giveUpSeconds} s; run failed`);
     throw ApplicationFailure.create({
       message: `gave up waiting for ${name} (period ${input.period.key}) after ${dep.giveUpSeconds} s`,
       type: 'DependencyGaveUp',
@@ -169,6 +178,11 @@ function execute(input: RunInput, plan: RunPlan, item: PlannedItem, taskQueue: s
     summary: `${item.label} · ${input.period.key}`,
   };
   return proxyActivities<RunActivities>(options).executeItem(input, item);
+}
+
+function alert(input: RunInput, kind: Incident['kind'], summary: string, games?: Incident['games']): Promise<void> {
+  if (input.alerts === false) return Promise.resolve();
+  return raise({ kind, job: input.job, task: input.task, period: input.period.key, runId: workflowInfo().workflowId, summary, ...(games && { games }) });
 }
 
 function isScheduleToStartTimeout(err: unknown): boolean {

@@ -1,0 +1,51 @@
+/**
+ * The alert activity: workflows call `notify` once per incident (failed
+ * games, failed checks, a timeout, a dependency given up on). It throws when
+ * the notifier fails, so Temporal retries it; with no notifier configured it
+ * logs the incident and returns.
+ */
+import type { Config } from '../runtime/config';
+import { createLogger, type Logger } from '../runtime/logger';
+import { alertMessage, createNotifier, type Notifier } from '../runtime/notifier';
+
+/** What went wrong, as the workflow saw it. */
+export type IncidentKind = 'gamesFailed' | 'checksFailed' | 'timeout' | 'gaveUp';
+
+/** One incident: everything a receiver needs, every game it concerns, in one call. */
+export interface Incident {
+  readonly kind: IncidentKind;
+  readonly job: string;
+  readonly task: string;
+  readonly period: string;
+  /** The run's workflow id; with `kind` it makes the `incidentId` receivers dedupe by. */
+  readonly runId: string;
+  /** One line for people: "2 of 200 games failed", "cut off after 1800 s, 3 games pending". */
+  readonly summary: string;
+  readonly games?: ReadonlyArray<{ readonly game?: number; readonly label: string; readonly error: string }>;
+}
+
+export interface AlertActivityOptions {
+  readonly log?: Logger;
+  /** Overrides the notifier built from the config (tests). */
+  readonly notifier?: Notifier;
+}
+
+/** The alert activities of a slave: `{ notify }`. */
+export function createAlertActivities(config: Config, options: AlertActivityOptions = {}) {
+  const log = options.log ?? createLogger('alerts');
+  const notifier = options.notifier ?? createNotifier({ webhook: config.alertWebhook, command: config.alertCommand });
+  return {
+    /** Send one alert for `incident`; throws (Temporal retries) if a configured target fails. */
+    async notify(incident: Incident): Promise<void> {
+      const message = alertMessage(config.prefix, incident);
+      const fields = { incident: message.incidentId, games: message.gameCount };
+      if (!notifier) {
+        // Nobody to tell: the log is the alert (set alertWebhook or alertCommand to be paged).
+        log.warn(message.text, fields);
+        return;
+      }
+      await notifier.send(message);
+      log.info(`alert sent to ${notifier.targets.join(' and ')}: ${message.text}`, fields);
+    },
+  };
+}
