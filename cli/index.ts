@@ -30,6 +30,17 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'show debug logs and stack traces')
     .option('--config <file>', 'config file (default: gflow.config.json here, or GFLOW_CONFIG)')
     .showHelpAfterError('(run gflow help <command> for usage)')
+    .addHelpText('after', `
+Examples (the seed's master commands):
+  $ gflow start demo                          start a job's schedules and once-tasks
+  $ gflow stop demo                           pause them, cancel running runs
+  $ gflow restart report -t active,retention  only some tasks
+  $ gflow restart report --now                and run at once
+  $ gflow restart report -d 20150420,20150421 rerun two days (backup, recompute, check, diff)
+  $ gflow restart report -d 20150420 -t retention -g 3 --now
+  $ gflow top                                 runs, failed games, live slaves
+  $ gflow slave start --slave s1              a background slave on this host
+  $ gflow demo                                the whole thing on a synthetic studio`)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
   for (const command of commands()) {

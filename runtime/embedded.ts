@@ -4,12 +4,13 @@
  * has items to run.
  */
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { Names } from '../core/names';
 import { addGame, listEnabledGames, validateGame } from '../data/games';
 import { portOpen, startDevServer, type DevServer } from './dev-server';
 import { findTemporalCli } from './temporal-cli';
-import { EMBEDDED_ADDRESS } from './temporal';
+import { EMBEDDED_ADDRESS, registerSearchAttributes } from './temporal';
 
 /** Games the embedded default registers when the registry is empty, so the demo has items. */
 export const SAMPLE_GAMES = [
@@ -41,12 +42,22 @@ export async function embeddedServer(
 ): Promise<DevServer | undefined> {
   if (address) return undefined;
   const [host, port] = EMBEDDED_ADDRESS.split(':') as [string, string];
+  let server: DevServer;
   if (await portOpen(host, Number(port))) {
     say(`using the Temporal server already listening on ${EMBEDDED_ADDRESS}`);
-    return { address: EMBEDDED_ADDRESS, uiUrl: `http://localhost:${uiPort}`, logFile: '', stop: async () => undefined };
+    server = { address: EMBEDDED_ADDRESS, uiUrl: `http://localhost:${uiPort}`, logFile: '', stop: async () => undefined };
+  } else {
+    server = await startDevServer({ cli: findTemporalCli(cli), port: Number(port), uiPort, dataDir: join(process.cwd(), '.gflow') });
+    say(`Temporal dev server started on ${server.address} (web UI ${server.uiUrl}, log ${server.logFile})`);
   }
-  const server = await startDevServer({ cli: findTemporalCli(cli), port: Number(port), uiPort, dataDir: join(process.cwd(), '.gflow') });
-  say(`Temporal dev server started on ${server.address} (web UI ${server.uiUrl}, log ${server.logFile})`);
+  // A database file from an older gflow lacks newer search attributes; the start flags do not add them to it.
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const added = await registerSearchAttributes(new Client({ connection }), 'default');
+    if (added.length > 0) say(`search attributes registered: ${added.join(', ')}`);
+  } finally {
+    await connection.close();
+  }
   return server;
 }
 

@@ -7,7 +7,10 @@ import { getRedis, pingRedis } from '../../runtime/redis';
 import { cliContext, print, printJson, printTable } from '../context';
 
 export function configCommand(): Command {
-  const config = new Command('config').description('runtime configuration, kept in Redis and landed in MySQL');
+  const config = new Command('config').description('runtime configuration, kept in Redis and landed in MySQL').addHelpText('after', `
+Examples:
+  $ gflow config get
+  $ gflow config set activity.threshold 500000`);
 
   config
     .command('get [key]')

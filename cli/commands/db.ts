@@ -6,7 +6,10 @@ import { Names } from '../../core/names';
 import { cliContext, print, printJson } from '../context';
 
 export function dbCommand(): Command {
-  const db = new Command('db').description('the MySQL layers: schemas and versioned tables');
+  const db = new Command('db').description('the MySQL layers: schemas and versioned tables').addHelpText('after', `
+Examples:
+  $ gflow db migrate
+  $ GFLOW_PREFIX=staging gflow db migrate`);
   db.command('migrate')
     .description('create the four schemas and apply pending migrations (safe to run again)')
     .option('--json', 'print the result as JSON')

@@ -14,7 +14,11 @@ interface AddOptions {
 }
 
 export function gamesCommand(): Command {
-  const games = new Command('games').description('the games registry: one report item per enabled game');
+  const games = new Command('games').description('the games registry: one report item per enabled game').addHelpText('after', `
+Examples:
+  $ gflow games add 7 --name "Dragon Saga" --tz Asia/Shanghai
+  $ gflow games list --json
+  $ gflow games disable 7`);
 
   games
     .command('add <id>')

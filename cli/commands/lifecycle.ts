@@ -39,8 +39,8 @@ Examples:
   $ gflow restart report             pause, cancel running runs, unpause
   $ gflow restart report -t online --now
   $ gflow restart report -d 20150420,20150421          rerun two days (the seed's rerun)
-  $ gflow restart report -d 201504,201505 -t monthly   by month
-  $ gflow restart report -d 2015010,2015020            by ISO week (a trailing 0 tells a week from a month)
+  $ gflow restart myjob -d 201504,201505 -t monthly    by month (a task with atExecute m...)
+  $ gflow restart myjob -d 2015010,2015020             by ISO week (a trailing 0 tells a week from a month)
   $ gflow restart report -d 20150420 -t active -g 3,7 --now
 
 A rerun backs up the rows each task owns, recomputes, checks and diffs them;
@@ -54,7 +54,8 @@ export function lifecycleCommand(verb: Verb): Command {
     .option('-t, --tasks <names>', 'only these tasks (comma-separated)', listOption)
     .option('--json', 'print what was done as JSON')
     .addHelpText('after', EXAMPLES[verb]);
-  if (verb !== 'stop') command.option('--now', 'start: also fire the schedules at once (overlap SKIP); rerun: do not wait for a running rerun of the job');
+  if (verb === 'start') command.option('--now', 'also fire the schedules at once (overlap SKIP)');
+  if (verb === 'restart') command.option('--now', 'also fire the schedules at once (overlap SKIP); with -d: do not wait for a running rerun of the job');
   if (verb === 'restart') addRerunOptions(command);
   return command.action(async function (this: Command, job: string, options: LifecycleOptions & Partial<RerunOptions>) {
     if (options.date !== undefined) return rerunAction(this, job, options as RerunOptions);
