@@ -6,23 +6,9 @@
  */
 import type { Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
-import { alertMessage, createNotifier, type Notifier } from '../runtime/notifier';
+import { alertMessage, createNotifier, type Incident, type Notifier } from '../runtime/notifier';
 
-/** What went wrong, as the workflow saw it. */
-export type IncidentKind = 'gamesFailed' | 'checksFailed' | 'timeout' | 'gaveUp';
-
-/** One incident: everything a receiver needs, every game it concerns, in one call. */
-export interface Incident {
-  readonly kind: IncidentKind;
-  readonly job: string;
-  readonly task: string;
-  readonly period: string;
-  /** The run's workflow id; with `kind` it makes the `incidentId` receivers dedupe by. */
-  readonly runId: string;
-  /** One line for people: "2 of 200 games failed", "cut off after 1800 s, 3 games pending". */
-  readonly summary: string;
-  readonly games?: ReadonlyArray<{ readonly game?: number; readonly label: string; readonly error: string }>;
-}
+export type { Incident, IncidentKind } from '../runtime/notifier';
 
 export interface AlertActivityOptions {
   readonly log?: Logger;

@@ -18,6 +18,7 @@ import type { Redis } from 'ioredis';
 import { Names } from '../core/names';
 import { ingestStream } from '../data/ingest';
 import { closeRedis, getRedis } from '../runtime/redis';
+import { deleteKeys, median } from './support';
 
 const RUNS = 3;
 const DAY_TS = Date.UTC(2026, 10, 24, 0) / 1000;
@@ -37,19 +38,7 @@ function loginChunks(events: number, users: number): string[] {
   return chunks;
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
 
 async function pipelinedRate(redis: Redis, base: string, run: string, chunks: readonly string[], events: number, threshold: number): Promise<number> {
   const names = new Names(`${base}_${run}`);

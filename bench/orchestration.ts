@@ -35,6 +35,7 @@ import { createSlave } from '../workers/slave';
 import { mapBounded } from '../workflows/pool';
 import { taskRun } from '../workflows/task-run';
 import { machineLines } from './reports';
+import { median } from './support';
 
 const DAY = '20261110';
 
@@ -74,10 +75,6 @@ function events(games: number): PlayerEvent[] {
   return out;
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const games = option(argv, '--games', 1000);

@@ -37,6 +37,7 @@ import { addDays, ActivityStore } from '../data/activity-store';
 import { activeFigures, retentionCells, RETENTION_DAYS, type ActiveFigures, type CohortCell } from '../jobs/report/compute';
 import { closeMysql, getMysql } from '../runtime/mysql';
 import { closeRedis, getRedis } from '../runtime/redis';
+import { deleteKeys, median } from './support';
 
 const DAY = '20261130';
 const WINDOW = 31;
@@ -217,10 +218,6 @@ function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function measure(runs: number, once: () => Promise<{ timing: Timing; figures: Figures }>): Promise<{ timing: Timing; figures: Figures }> {
   const results: Array<{ timing: Timing; figures: Figures }> = [];
@@ -317,14 +314,6 @@ function same(what: string, got: Figures, want: Figures): void {
   if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`bench: ${what} disagree with bitmaps:\n${JSON.stringify(got)}\n${JSON.stringify(want)}`);
 }
 
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err: unknown) => {

@@ -21,6 +21,7 @@ import { installSdkLogging } from '../runtime/sdk-logging';
 import { findTemporalCli } from '../runtime/temporal-cli';
 import { createSlave } from '../workers/slave';
 import { taskRun } from '../workflows/task-run';
+import { median } from './support';
 
 const SIZES: ReadonlyArray<[periods: number, games: number]> = [
   [4, 10],
@@ -32,10 +33,6 @@ const SIZES: ReadonlyArray<[periods: number, games: number]> = [
 const PARALLELISM = 4;
 const RUNS = 3;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function range(periods: number): string {
   return `20260101,202601${String(periods).padStart(2, '0')}`;

@@ -71,19 +71,24 @@ export function createNotifier(options: NotifierOptions): Notifier | undefined {
   };
 }
 
-/** The fields an alert is built from (the activity's incident, plus the installation's prefix). */
-export interface AlertInput {
-  readonly kind: string;
+/** What went wrong, as the workflow saw it. */
+export type IncidentKind = 'gamesFailed' | 'checksFailed' | 'timeout' | 'gaveUp';
+
+/** One incident: everything a receiver needs, every game it concerns, in one call. */
+export interface Incident {
+  readonly kind: IncidentKind;
   readonly job: string;
   readonly task: string;
   readonly period: string;
+  /** The run's workflow id; with `kind` it makes the `incidentId` receivers dedupe by. */
   readonly runId: string;
+  /** One line for people: "2 of 200 games failed", "cut off after 1800 s, 3 games pending". */
   readonly summary: string;
   readonly games?: ReadonlyArray<{ readonly game?: number; readonly label: string; readonly error: string }>;
 }
 
 /** The message for an incident: one per incident, however many games it lists. */
-export function alertMessage(prefix: string, incident: AlertInput, now: Date = new Date()): AlertMessage {
+export function alertMessage(prefix: string, incident: Incident, now: Date = new Date()): AlertMessage {
   const games = (incident.games ?? []).map((g) => ({ ...g, error: truncate(g.error, MAX_ERROR_CHARS) }));
   const labels = games.slice(0, TEXT_GAMES).map((g) => g.label);
   const more = games.length > TEXT_GAMES ? ` and ${games.length - TEXT_GAMES} more` : '';
