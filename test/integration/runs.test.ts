@@ -4,6 +4,7 @@
  * afterExecute, keeps once-tasks single, and stops when told.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunSummary } from '../../activities/types';
@@ -11,6 +12,7 @@ import { Names } from '../../core/names';
 import type { Config } from '../../runtime/config';
 import { JobControl } from '../../runtime/control';
 import { loadJobs } from '../../runtime/jobs';
+import { findTemporalCli } from '../../runtime/temporal-cli';
 import { closeMysql, getMysql } from '../../runtime/mysql';
 import { closeRedis, getRedis } from '../../runtime/redis';
 import { dropAll } from '../helpers/reports';
@@ -57,6 +59,14 @@ describe('runs', () => {
       result?: { game: number };
       error?: string;
     }>;
+    // The real temporal CLI finds the run by job, under its readable id.
+    const listed = JSON.parse(
+      execFileSync(findTemporalCli(), ['workflow', 'list', '--address', env.address, '--query', `GflowJob = 'work' AND GflowPrefix = '${config.prefix}'`, '-o', 'json'], {
+        encoding: 'utf8',
+      }),
+    ) as Array<{ execution: { workflowId: string } }>;
+    assert.ok(listed.some((w) => w.execution.workflowId === names.onceRunId('work', 'isolated')), JSON.stringify(listed));
+
     assert.deepEqual(
       seen.map((r) => [r.item.game, r.ok, r.result?.game ?? r.error]),
       [
