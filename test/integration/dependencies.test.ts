@@ -12,29 +12,23 @@ import type { RunSummary } from '../../activities/types';
 import { Names } from '../../core/names';
 import { parsePeriodKey } from '../../core/period';
 import type { Config } from '../../runtime/config';
-import { closeMysql, getMysql } from '../../runtime/mysql';
-import { closeRedis, getRedis } from '../../runtime/redis';
+import { getRedis } from '../../runtime/redis';
 import { taskRun } from '../../workflows/task-run';
-import { dropAll } from '../helpers/reports';
 import { withSlaves } from '../helpers/slaves';
-import { startTemporal, testConfig } from '../helpers/temporal';
+import { startStack, stopStack, type TestStack } from '../helpers/stack';
 
 let env: TestWorkflowEnvironment;
 let config: Config;
 let names: Names;
 
+let stack: TestStack | undefined;
+
 before(async () => {
-  env = await startTemporal();
-  config = testConfig({ temporalAddress: env.address });
-  names = new Names(config.prefix);
+  stack = await startStack();
+  ({ env, config, names } = stack);
 });
 
-after(async () => {
-  await dropAll(getMysql(config.mysqlUrl), getRedis(config.redisUrl), names);
-  await closeRedis();
-  await closeMysql();
-  await env?.teardown();
-});
+after(() => stopStack(stack));
 
 /** Start `deps.<task>` for a day, under the id a scheduled run of that day has. */
 function start(task: string, day: string) {

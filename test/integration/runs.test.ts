@@ -13,29 +13,24 @@ import type { Config } from '../../runtime/config';
 import { JobControl } from '../../runtime/control';
 import { loadJobs } from '../../runtime/jobs';
 import { findTemporalCli } from '../../runtime/temporal-cli';
-import { closeMysql, getMysql } from '../../runtime/mysql';
-import { closeRedis, getRedis } from '../../runtime/redis';
-import { dropAll } from '../helpers/reports';
+import { getRedis } from '../../runtime/redis';
 import { withSlaves } from '../helpers/slaves';
-import { startTemporal, testConfig } from '../helpers/temporal';
+import { startStack, stopStack, type TestStack } from '../helpers/stack';
+import { testConfig } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
 let config: Config;
 let names: Names;
 const registry = loadJobs(testConfig().jobsDir);
 
+let stack: TestStack | undefined;
+
 before(async () => {
-  env = await startTemporal();
-  config = testConfig({ temporalAddress: env.address });
-  names = new Names(config.prefix);
+  stack = await startStack();
+  ({ env, config, names } = stack);
 });
 
-after(async () => {
-  await dropAll(getMysql(config.mysqlUrl), getRedis(config.redisUrl), names);
-  await closeRedis();
-  await closeMysql();
-  await env?.teardown();
-});
+after(() => stopStack(stack));
 
 async function runOnce(task: string): Promise<RunSummary> {
   const control = new JobControl(env.client, config);
