@@ -9,6 +9,7 @@ import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   type Client,
   type ScheduleOptions,
   type ScheduleSpec,
@@ -77,7 +78,13 @@ export class JobControl {
     }
     const query = this.names.runsQuery(job, { tasks: tasks.map((t) => t.name), running: true });
     for await (const run of this.client.workflow.list({ query })) {
-      await this.client.workflow.getHandle(run.workflowId, run.runId).cancel();
+      try {
+        await this.client.workflow.getHandle(run.workflowId, run.runId).cancel();
+      } catch (err) {
+        // It finished between the listing and the cancel: nothing left to stop.
+        if (err instanceof WorkflowNotFoundError) continue;
+        throw err;
+      }
       const task = run.searchAttributes?.[searchAttributes.task.name]?.[0];
       actions.push({ task: String(task ?? '?'), action: 'running run cancelled', id: run.workflowId });
     }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { Names } from '../core/names';
+import type { Config } from './config';
 import { addGame, listEnabledGames, validateGame } from '../data/games';
 import { portOpen, startDevServer, type DevServer } from './dev-server';
 import { findTemporalCli } from './temporal-cli';
@@ -34,26 +35,22 @@ export async function ensureSampleGames(mysql: Pool, names: Names): Promise<numb
  * listens on the default port.
  * @returns the server started or found; `undefined` when an address is configured.
  */
-export async function embeddedServer(
-  address: string | undefined,
-  cli: string | undefined,
-  uiPort: number,
-  say: (m: string) => void,
-): Promise<DevServer | undefined> {
-  if (address) return undefined;
+export async function embeddedServer(config: Config, uiPort: number, say: (m: string) => void): Promise<DevServer | undefined> {
+  if (config.temporalAddress) return undefined;
+  const namespace = config.temporalNamespace;
   const [host, port] = EMBEDDED_ADDRESS.split(':') as [string, string];
   let server: DevServer;
   if (await portOpen(host, Number(port))) {
     say(`using the Temporal server already listening on ${EMBEDDED_ADDRESS}`);
     server = { address: EMBEDDED_ADDRESS, uiUrl: `http://localhost:${uiPort}`, logFile: '', stop: async () => undefined };
   } else {
-    server = await startDevServer({ cli: findTemporalCli(cli), port: Number(port), uiPort, dataDir: join(process.cwd(), '.gflow') });
+    server = await startDevServer({ cli: findTemporalCli(config.temporalCli), port: Number(port), uiPort, namespace, dataDir: join(process.cwd(), '.gflow') });
     say(`Temporal dev server started on ${server.address} (web UI ${server.uiUrl}, log ${server.logFile})`);
   }
   // A database file from an older gflow lacks newer search attributes; the start flags do not add them to it.
   const connection = await Connection.connect({ address: server.address });
   try {
-    const added = await registerSearchAttributes(new Client({ connection }), 'default');
+    const added = await registerSearchAttributes(new Client({ connection, namespace }), namespace);
     if (added.length > 0) say(`search attributes registered: ${added.join(', ')}`);
   } finally {
     await connection.close();

@@ -90,7 +90,7 @@ Examples:
       const [first, last] = [dayList[0]!, dayList[dayList.length - 1]!];
       await ingest(config, names, synth, log.info);
 
-      const server = await embeddedServer(config.temporalAddress, config.temporalCli, Number(options.uiPort), log.info);
+      const server = await embeddedServer(config, Number(options.uiPort), log.info);
       const stopSignal = waitForSignal();
       try {
         const slaves = await Promise.all(SLAVES.map((slave) => createSlave({ config, slave, shutdownGraceSeconds: 5 })));

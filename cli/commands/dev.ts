@@ -50,7 +50,7 @@ Examples:
       const samples = await ensureSampleGames(mysql, names);
       if (samples.length > 0) log.info(`games registry was empty: registered sample games ${samples.join(', ')}`);
 
-      const server = await embeddedServer(config.temporalAddress, config.temporalCli, Number(options.uiPort), log.info);
+      const server = await embeddedServer(config, Number(options.uiPort), log.info);
       const stopSignal = waitForSignal();
       try {
         const slave = await createSlave({ config, slave: options.slave });

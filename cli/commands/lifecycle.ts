@@ -8,7 +8,7 @@ import { JobControl, type TaskAction } from '../../runtime/control';
 import { loadJobs } from '../../runtime/jobs';
 import { cliContext, listOption, printJson, printTable } from '../context';
 import { rerunAction, type RerunOptions } from '../rerun/start';
-import { withClient } from '../temporal';
+import { warnIfNoSlaves, withClient } from '../temporal';
 
 interface LifecycleOptions {
   tasks?: string[];
@@ -60,9 +60,10 @@ export function lifecycleCommand(verb: Verb): Command {
   return command.action(async function (this: Command, job: string, options: LifecycleOptions & Partial<RerunOptions>) {
     if (options.date !== undefined) return rerunAction(this, job, options as RerunOptions);
     if (options.games || options.servers || options.channel) throw usageError('-g, -s and -c filter a rerun: use them with -d <range>');
-    const { config } = cliContext(this);
+    const { config, log } = cliContext(this);
     const tasks = loadJobs(config.jobsDir).tasks(job, options.tasks ?? []);
-    const actions = await withClient(config, (client) => {
+    const actions = await withClient(config, async (client) => {
+      if (verb !== 'stop') await warnIfNoSlaves(client, config, log);
       const control = new JobControl(client, config);
       if (verb === 'stop') return control.stop(job, tasks);
       return control[verb](job, tasks, { now: options.now });

@@ -67,7 +67,11 @@ Examples:
           if (outcome.kind === 'finished') return options.json ? printJson(outcome.result) : printRerunSummary(outcome.result);
           return;
         }
-        if (status === 'RUNNING') return printJson(await handle.query(rerunProgressQuery));
+        if (status === 'RUNNING') {
+          const p = await handle.query(rerunProgressQuery);
+          if (options.json) return printJson(p);
+          return print(`rerun ${id} is running: ${p.done}/${p.total} periods, ${p.gamesFailed} games failed, ${p.checksFailed} checks failed (--watch to follow)`);
+        }
         if (status !== 'COMPLETED') return print(`rerun ${id} is ${status.toLowerCase()}`);
         const result: RerunResult = await handle.result();
         return options.json ? printJson(result) : printRerunSummary(result);

@@ -10,7 +10,7 @@ import { Names, searchAttributes } from '../../core/names';
 import { rerunPlan, restoreSteps } from '../../runtime/rerun-history';
 import { restore } from '../../workflows/rerun';
 import { cliContext, print, printJson } from '../context';
-import { withClient } from '../temporal';
+import { warnIfNoSlaves, withClient } from '../temporal';
 
 export function restoreCommand(): Command {
   return new Command('restore')
@@ -23,13 +23,14 @@ Examples:
   $ gflow restore gflow.report.rerun-20261125014500-ab12
   $ gflow restore gflow.report.rerun-20261125014500-ab12 --period 20261101`)
     .action(async function (this: Command, rerunId: string, options: { period?: string; json?: boolean }) {
-      const { config } = cliContext(this);
+      const { config, log } = cliContext(this);
       const names = new Names(config.prefix);
       await withClient(config, async (client) => {
         const plan = await rerunPlan(client, rerunId);
         const steps = restoreSteps(plan, options.period);
         const status = (await client.workflow.getHandle(rerunId).describe()).status.name;
         if (status === 'RUNNING') throw failure(`rerun ${rerunId} is still running: cancel it first (gflow reruns ${rerunId} --cancel)`);
+        await warnIfNoSlaves(client, config, log);
         try {
           const outcome = await client.workflow.execute(restore, {
             workflowId: names.restoreId(rerunId) + (options.period ? `.${options.period}` : ''),

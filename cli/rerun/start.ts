@@ -12,7 +12,7 @@ import { getMysql } from '../../runtime/mysql';
 import { planRerun, runningReruns, startRerun } from '../../runtime/reruns';
 import { temporalAddress } from '../../runtime/temporal';
 import { cliContext, print, printJson } from '../context';
-import { withClient } from '../temporal';
+import { warnIfNoSlaves, withClient } from '../temporal';
 import { parseFilters, type FilterOptions } from './filters';
 import { printRerunSummary } from './summary';
 import { watchRerun } from './watch';
@@ -38,6 +38,7 @@ export async function rerunAction(command: Command, job: string, options: RerunO
   if (filters.games) await checkGamesExist(filters.games, config.mysqlUrl, new Names(config.prefix));
 
   await withClient(config, async (client) => {
+    await warnIfNoSlaves(client, config, log);
     if (!options.now) await waitForSlot(() => runningReruns(client, config, job), log.info);
     const handle = await startRerun(client, config, input);
     const periods = input.tasks.reduce((n, t) => n + t.range.count, 0);

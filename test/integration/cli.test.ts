@@ -6,9 +6,14 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Names, searchAttributeTypes } from '../../core/names';
 import type { Config } from '../../runtime/config';
+import { closeMysql, getMysql } from '../../runtime/mysql';
+import { closeRedis, getRedis } from '../../runtime/redis';
+import { findTemporalCli } from '../../runtime/temporal-cli';
 import { gflow, type CliResult } from '../helpers/cli';
+import { dropAll } from '../helpers/reports';
 import { cliEnv, startTemporal, testConfig } from '../helpers/temporal';
 
 const FIXTURES = resolve(__dirname, '../fixtures');
@@ -83,6 +88,7 @@ describe('against a real Temporal', () => {
     const started = await gflow(['start', 'sched', '-t', 'daily,hourly'], env);
     assert.equal(started.code, 0, started.stderr);
     assert.match(started.stdout, new RegExp(`daily\\s+schedule created\\s+${config.prefix}\\.sched\\.daily`));
+    assert.match(started.stderr, /no slave polls .*\.shared: the work waits until one does/, 'no slave runs in this test: the operator is told');
 
     const jobs = await gflow(['jobs', '--json'], env);
     assert.equal(jobs.code, 0, jobs.stderr);
@@ -105,5 +111,37 @@ describe('against a real Temporal', () => {
       [['weekly', 'not started'], ['daily', 'paused'], ['monthly', 'not started'], ['hourly', 'active'], ['minutely', 'not started'], ['interval', 'not started']],
     );
     assert.deepEqual(shown.slaves, []);
+  });
+});
+
+describe('gflow setup on a cluster without gflow\'s search attributes', () => {
+  let bare: TestWorkflowEnvironment;
+  let config: Config;
+
+  before(async () => {
+    bare = await TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: findTemporalCli() }, extraArgs: ['--log-level', 'error'] },
+    });
+    config = testConfig({ temporalAddress: bare.address });
+  });
+
+  after(async () => {
+    await dropAll(getMysql(config.mysqlUrl), getRedis(config.redisUrl), new Names(config.prefix));
+    await closeMysql();
+    await closeRedis();
+    await bare?.teardown();
+  });
+
+  test('registers the search attributes and migrates MySQL; a second run changes nothing', async () => {
+    const first = await gflow(['setup'], cliEnv(config));
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /search attributes registered: .*GflowJob/);
+    assert.match(first.stdout, /MySQL migrations applied: 0001_meta_games/);
+    const { customAttributes } = await bare.connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    for (const name of Object.keys(searchAttributeTypes)) assert.ok(name in (customAttributes ?? {}), name);
+
+    const again = await gflow(['setup'], cliEnv(config));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /search attributes already registered\nMySQL schemas up to date/);
   });
 });
