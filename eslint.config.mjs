@@ -27,7 +27,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto'], message: 'workflow code must be deterministic: no Node built-ins' },
-            { group: ['ioredis', 'mysql2', 'mysql2/*', '**/runtime/*', '**/data/*'], message: 'workflow code must not do I/O', allowTypeImports: true },
+            { group: ['ioredis', 'mysql2', 'mysql2/*', '**/infra/**', '**/store/**', '**/client/**', '**/worker/**', '**/dev/**'], message: 'workflow code must not do I/O', allowTypeImports: true },
             { group: ['**/activities/*'], message: 'workflows import activities as types only', allowTypeImports: true },
           ],
         },

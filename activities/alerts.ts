@@ -4,11 +4,11 @@
  * the notifier fails, so Temporal retries it; with no notifier configured it
  * logs the incident and returns.
  */
-import type { Config } from '../runtime/config';
-import { createLogger, type Logger } from '../runtime/logger';
-import { alertMessage, createNotifier, type Incident, type Notifier } from '../runtime/notifier';
+import type { Config } from '../infra/config';
+import { createLogger, type Logger } from '../infra/logger';
+import { alertMessage, createNotifier, type Incident, type Notifier } from '../infra/notifier';
 
-export type { Incident, IncidentKind } from '../runtime/notifier';
+export type { Incident, IncidentKind } from '../infra/notifier';
 
 export interface AlertActivityOptions {
   readonly log?: Logger;

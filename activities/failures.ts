@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isUserError, messageOf } from '../core/errors';
 import type { AnyTask } from '../core/job';
-import type { JobRegistry } from '../runtime/jobs';
+import type { JobRegistry } from '../infra/jobs';
 
 export function classify(err: unknown): never {
   if (err instanceof ApplicationFailure) throw err;

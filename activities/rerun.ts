@@ -5,9 +5,9 @@
  */
 import type { AnyTask } from '../core/job';
 import type { Names } from '../core/names';
-import { diffPeriod, restorePeriod, runChecks, snapshot, type DiffCounts, type RerunScope } from '../data/rerun-store';
-import type { JobRegistry } from '../runtime/jobs';
-import type { Pool } from '../runtime/mysql';
+import { diffPeriod, restorePeriod, runChecks, snapshot, type DiffCounts, type RerunScope } from '../store/reruns/backup';
+import type { JobRegistry } from '../infra/jobs';
+import type { Pool } from '../infra/mysql';
 import { classified, lookupTask } from './failures';
 import type { RerunStep } from './types';
 

@@ -9,11 +9,11 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { parseDependency, type AnyTask, type GameItem, type MapContext, type ResultSet, type TaskContext } from '../core/job';
 import { scheduleSpacingSeconds, type TaskSchedule } from '../core/schedule';
 import type { Names } from '../core/names';
-import type { Config } from '../runtime/config';
-import type { JobRegistry } from '../runtime/jobs';
-import type { Logger } from '../runtime/logger';
-import type { Pool } from '../runtime/mysql';
-import type { Redis } from '../runtime/redis';
+import type { Config } from '../infra/config';
+import type { JobRegistry } from '../infra/jobs';
+import type { Logger } from '../infra/logger';
+import type { Pool } from '../infra/mysql';
+import type { Redis } from '../infra/redis';
 import { classify, lookupTask } from './failures';
 import type { DependencyState, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings, RunSummary } from './types';
 

@@ -16,8 +16,8 @@ import { cpus } from 'node:os';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { Names } from '../core/names';
-import { ingestStream } from '../data/ingest';
-import { closeRedis, getRedis } from '../runtime/redis';
+import { ingestStream } from '../store/activity/ingest';
+import { closeRedis, getRedis } from '../infra/redis';
 import { deleteKeys, median } from './support';
 
 const RUNS = 3;

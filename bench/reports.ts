@@ -32,11 +32,11 @@ import { Readable } from 'node:stream';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Redis } from 'ioredis';
 import { Names } from '../core/names';
-import { DayKeys } from '../data/activity-keys';
-import { addDays, ActivityStore } from '../data/activity-store';
+import { DayKeys } from '../store/activity/keys';
+import { addDays, ActivityStore } from '../store/activity/store';
 import { activeFigures, retentionCells, RETENTION_DAYS, type ActiveFigures, type CohortCell } from '../jobs/report/compute';
-import { closeMysql, getMysql } from '../runtime/mysql';
-import { closeRedis, getRedis } from '../runtime/redis';
+import { closeMysql, getMysql } from '../infra/mysql';
+import { closeRedis, getRedis } from '../infra/redis';
 import { deleteKeys, median } from './support';
 
 const DAY = '20261130';

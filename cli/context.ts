@@ -3,8 +3,8 @@
  * and the way results are printed. Commands throw; `cli/index.ts` catches.
  */
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../runtime/config';
-import { createLogger, setLogLevel, type Logger } from '../runtime/logger';
+import { loadConfig, type Config } from '../infra/config';
+import { createLogger, setLogLevel, type Logger } from '../infra/logger';
 
 export interface GlobalOptions {
   verbose?: boolean;

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../package.json';
 import { isUserError, messageOf } from '../core/errors';
-import { closeMysql } from '../runtime/mysql';
+import { closeMysql } from '../infra/mysql';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { demoCommand } from './commands/demo';
@@ -21,7 +21,7 @@ import { setupCommand } from './commands/setup';
 import { slaveCommand } from './commands/slave';
 import { topCommand } from './commands/top';
 import { workerCommand } from './commands/worker';
-import { closeRedis } from '../runtime/redis';
+import { closeRedis } from '../infra/redis';
 
 export function buildProgram(): Command {
   const program = new Command('gflow')

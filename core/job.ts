@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { defineJob, defineTask } from '../core/job';
+ * import { defineJob, defineTask } from 'gflow';
  *
  * const oneTask = defineTask({
  *   name: 'oneTask',

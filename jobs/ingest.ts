@@ -20,10 +20,10 @@
  */
 import { hostname } from 'node:os';
 import { defineJob, defineTask } from '../core/job';
-import { collectFor, defaultConsumerName } from '../data/collector';
-import { dataSettings, landConfig } from '../data/config-store';
-import { gameRouting, listGames } from '../data/games';
-import { RoutedWriter } from '../data/ingest';
+import { collectFor, defaultConsumerName } from '../store/activity/collector';
+import { dataSettings, landConfig } from '../store/config/runtime-config';
+import { gameRouting, listGames } from '../store/games/registry';
+import { RoutedWriter } from '../store/activity/ingest';
 
 interface Part {
   readonly part: 'stream' | 'config';

@@ -37,7 +37,7 @@
  */
 import { DateTime } from 'luxon';
 import { defineJob, defineTask } from '../core/job';
-import { LocalDays } from '../data/events';
+import { LocalDays } from '../store/activity/events';
 import { activeFigures, onlineFigures, payFigures, retentionCells } from './report/compute';
 import { announce, openGame } from './report/game';
 import {

@@ -5,7 +5,7 @@ const { execFileSync } = require('node:child_process');
 
 function found() {
   try {
-    execFileSync(process.execPath, ['-e', "require('tsx/cjs'); console.log(require('../runtime/temporal-cli.ts').findTemporalCli(process.env.GFLOW_TEMPORAL_CLI))"], {
+    execFileSync(process.execPath, ['-e', "require('tsx/cjs'); console.log(require('../dev/temporal-cli.ts').findTemporalCli(process.env.GFLOW_TEMPORAL_CLI))"], {
       cwd: __dirname,
       stdio: ['ignore', 'pipe', 'ignore'],
     });

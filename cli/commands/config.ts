@@ -2,8 +2,8 @@
 import { Command } from 'commander';
 import { usageError } from '../../core/errors';
 import { Names } from '../../core/names';
-import { describeConfig, getConfig, KNOWN_KEYS, setConfig, validateConfig } from '../../data/config-store';
-import { getRedis, pingRedis } from '../../runtime/redis';
+import { describeConfig, getConfig, KNOWN_KEYS, setConfig, validateConfig } from '../../store/config/runtime-config';
+import { getRedis, pingRedis } from '../../infra/redis';
 import { cliContext, print, printJson, printTable } from '../context';
 
 export function configCommand(): Command {

@@ -1,7 +1,7 @@
 /** `gflow db migrate`: create and upgrade the MySQL layers (meta, tag, report, log). */
 import { Command } from 'commander';
-import { appliedMigrations, LAYERS, migrate } from '../../data/migrations';
-import { getMysql } from '../../runtime/mysql';
+import { appliedMigrations, LAYERS, migrate } from '../../store/schema/migrations';
+import { getMysql } from '../../infra/mysql';
 import { Names } from '../../core/names';
 import { cliContext, print, printJson } from '../context';
 

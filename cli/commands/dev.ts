@@ -7,16 +7,16 @@
 import { Command } from 'commander';
 import type { RunSummary } from '../../activities/types';
 import { Names } from '../../core/names';
-import { migrate } from '../../data/migrations';
-import { JobControl } from '../../runtime/control';
-import { embeddedServer, ensureSampleGames, waitForSignal } from '../../runtime/embedded';
-import { loadJobs } from '../../runtime/jobs';
-import { getMysql, pingMysql } from '../../runtime/mysql';
-import { pingRedis } from '../../runtime/redis';
-import { temporalAddress } from '../../runtime/temporal';
-import { createSlave } from '../../workers/slave';
+import { migrate } from '../../store/schema/migrations';
+import { JobControl } from '../../client/control';
+import { embeddedServer, ensureSampleGames, waitForSignal } from '../../dev/embedded';
+import { loadJobs } from '../../infra/jobs';
+import { getMysql, pingMysql } from '../../infra/mysql';
+import { pingRedis } from '../../infra/redis';
+import { temporalAddress } from '../../infra/temporal';
+import { createSlave } from '../../worker/slave';
 import { cliContext, print, printTable } from '../context';
-import { withClient } from '../temporal';
+import { withClient } from '../../client/connect';
 
 interface DevOptions {
   slave: string;

@@ -1,8 +1,8 @@
 /** `gflow diff <rerun>`: what a rerun changed, row by row, column by column. */
 import { Command } from 'commander';
 import { Names } from '../../core/names';
-import { readDiff } from '../../data/rerun-store';
-import { getMysql } from '../../runtime/mysql';
+import { readDiff } from '../../store/reruns/backup';
+import { getMysql } from '../../infra/mysql';
 import { cliContext, listOption, print, printJson, printTable } from '../context';
 import { parseFilters } from '../rerun/filters';
 

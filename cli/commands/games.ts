@@ -1,9 +1,9 @@
 /** `gflow games add|list|disable|enable`: the games registry. */
 import { Command } from 'commander';
 import { Names } from '../../core/names';
-import { addGame, listGames, publicGame, setGameEnabled, validateGame } from '../../data/games';
-import { parseGameId } from '../../data/identifiers';
-import { getMysql } from '../../runtime/mysql';
+import { addGame, listGames, publicGame, setGameEnabled, validateGame } from '../../store/games/registry';
+import { parseGameId } from '../../store/identifiers';
+import { getMysql } from '../../infra/mysql';
 import { cliContext, print, printJson, printTable } from '../context';
 
 interface AddOptions {

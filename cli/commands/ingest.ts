@@ -2,11 +2,11 @@
 import { Command } from 'commander';
 import { failure, usageError } from '../../core/errors';
 import { Names } from '../../core/names';
-import { dataSettings } from '../../data/config-store';
-import { gameRouting, listGames } from '../../data/games';
-import { formatReport, ingestFiles } from '../../data/ingest';
-import { getMysql } from '../../runtime/mysql';
-import { getRedis, pingRedis } from '../../runtime/redis';
+import { dataSettings } from '../../store/config/runtime-config';
+import { gameRouting, listGames } from '../../store/games/registry';
+import { formatReport, ingestFiles } from '../../store/activity/ingest';
+import { getMysql } from '../../infra/mysql';
+import { getRedis, pingRedis } from '../../infra/redis';
 import { cliContext, print, printJson } from '../context';
 
 interface IngestCliOptions {

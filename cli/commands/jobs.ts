@@ -1,10 +1,10 @@
 /** `gflow jobs`: every job and task, its schedule in words, and (from Temporal) its state and next fire times. */
 import { Command } from 'commander';
 import { describeSchedule } from '../../core/schedule';
-import { loadJobs } from '../../runtime/jobs';
-import { StatusReader, type TaskStatus } from '../../runtime/status';
+import { loadJobs } from '../../infra/jobs';
+import { StatusReader, type TaskStatus } from '../../client/status';
 import { cliContext, print, printJson, printTable } from '../context';
-import { withClient } from '../temporal';
+import { withClient } from '../../client/connect';
 
 export function jobsCommand(): Command {
   return new Command('jobs')

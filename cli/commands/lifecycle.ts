@@ -4,11 +4,11 @@
  */
 import { Command } from 'commander';
 import { usageError, UserError } from '../../core/errors';
-import { JobControl, type TaskAction } from '../../runtime/control';
-import { loadJobs } from '../../runtime/jobs';
+import { JobControl, type TaskAction } from '../../client/control';
+import { loadJobs } from '../../infra/jobs';
 import { cliContext, listOption, printJson, printTable } from '../context';
 import { rerunAction, type RerunOptions } from '../rerun/start';
-import { warnIfNoSlaves, withClient } from '../temporal';
+import { warnIfNoSlaves, withClient } from '../../client/connect';
 
 interface LifecycleOptions {
   tasks?: string[];

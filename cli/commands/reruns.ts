@@ -8,7 +8,7 @@ import { rerunProgressQuery } from '../../workflows/messages';
 import { cliContext, print, printJson, printTable } from '../context';
 import { printRerunSummary } from '../rerun/summary';
 import { watchRerun } from '../rerun/watch';
-import { withClient } from '../temporal';
+import { withClient } from '../../client/connect';
 
 interface RerunsOptions {
   job?: string;

@@ -7,10 +7,10 @@ import { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { failure } from '../../core/errors';
 import { Names, searchAttributes } from '../../core/names';
-import { rerunPlan, restoreSteps } from '../../runtime/rerun-history';
+import { rerunPlan, restoreSteps } from '../../client/rerun-history';
 import { restore } from '../../workflows/rerun';
 import { cliContext, print, printJson } from '../context';
-import { warnIfNoSlaves, withClient } from '../temporal';
+import { warnIfNoSlaves, withClient } from '../../client/connect';
 
 export function restoreCommand(): Command {
   return new Command('restore')

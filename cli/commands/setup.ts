@@ -5,11 +5,11 @@
  */
 import { Command } from 'commander';
 import { Names } from '../../core/names';
-import { migrate } from '../../data/migrations';
-import { getMysql, pingMysql } from '../../runtime/mysql';
-import { registerSearchAttributes } from '../../runtime/temporal';
+import { migrate } from '../../store/schema/migrations';
+import { getMysql, pingMysql } from '../../infra/mysql';
+import { registerSearchAttributes } from '../../infra/temporal';
 import { cliContext, print } from '../context';
-import { withClient } from '../temporal';
+import { withClient } from '../../client/connect';
 
 export function setupCommand(): Command {
   return new Command('setup')

@@ -9,10 +9,10 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { usageError } from '../../core/errors';
 import { SLAVE_NAME } from '../../core/job';
-import { daemonFiles, daemonStatus, READY_MESSAGE, startDaemon, stopDaemon, type DaemonTarget, type StopResult } from '../../runtime/daemon';
-import { releasePidFile, resolveRunDir } from '../../runtime/pidfile';
-import { DEFAULT_LOG_KEEP, redirectStream, RotatingLog } from '../../runtime/rotating-log';
-import { createSlave } from '../../workers/slave';
+import { daemonFiles, daemonStatus, READY_MESSAGE, startDaemon, stopDaemon, type DaemonTarget, type StopResult } from '../../worker/daemon';
+import { releasePidFile, resolveRunDir } from '../../worker/pidfile';
+import { DEFAULT_LOG_KEEP, redirectStream, RotatingLog } from '../../infra/rotating-log';
+import { createSlave } from '../../worker/slave';
 import { cliContext, print, printJson, printTable, type GlobalOptions } from '../context';
 
 interface SlaveOptions {

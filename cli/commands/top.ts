@@ -4,11 +4,11 @@
  * version each runs, flagging any out of step.
  */
 import { Command } from 'commander';
-import { computeBuildId } from '../../runtime/build-id';
-import { loadJobs } from '../../runtime/jobs';
-import { StatusReader, type TaskStatus } from '../../runtime/status';
+import { computeBuildId } from '../../worker/build-id';
+import { loadJobs } from '../../infra/jobs';
+import { StatusReader, type TaskStatus } from '../../client/status';
 import { cliContext, print, printJson, printTable } from '../context';
-import { withClient } from '../temporal';
+import { withClient } from '../../client/connect';
 
 export function topCommand(): Command {
   return new Command('top')

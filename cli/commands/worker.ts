@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { hostname } from 'node:os';
-import { createSlave } from '../../workers/slave';
+import { createSlave } from '../../worker/slave';
 import { cliContext } from '../context';
 
 export function workerCommand(): Command {

@@ -5,10 +5,10 @@
  */
 import { failure, usageError } from '../../core/errors';
 import type { GameItem, TaskContext } from '../../core/job';
-import { ActivityStore } from '../../data/activity-store';
-import { dataSettings } from '../../data/config-store';
-import { gameClients, getGame, type Game } from '../../data/games';
-import { publishReportFinished } from '../../data/publish';
+import { ActivityStore } from '../../store/activity/store';
+import { dataSettings } from '../../store/config/runtime-config';
+import { gameClients, getGame, type Game } from '../../store/games/registry';
+import { publishReportFinished } from '../../store/activity/publish';
 
 /** One game, ready to be counted. */
 export interface OpenGame {

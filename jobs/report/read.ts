@@ -5,7 +5,7 @@
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Names } from '../../core/names';
-import { REPORT_TABLES, reportTableId } from '../../data/report-migrations';
+import { REPORT_TABLES, reportTableId } from '../../store/schema/report-migrations';
 import { RETENTION_DAYS, type RetentionDay } from './compute';
 import { dateOf } from './tables';
 

@@ -8,8 +8,8 @@ import { failure } from '../../core/errors';
 import type { Names } from '../../core/names';
 import type { Period } from '../../core/period';
 import type { ReportCheck, ReportTable } from '../../core/report';
-import { REPORT_TABLES, reportTableId } from '../../data/report-migrations';
-import { isMissingSchema } from '../../data/sql-errors';
+import { REPORT_TABLES, reportTableId } from '../../store/schema/report-migrations';
+import { isMissingSchema } from '../../infra/sql-errors';
 import { cohortDays, RETENTION_DAYS, type ActiveFigures, type CohortCell, type OnlineFigures, type PayFigures } from './compute';
 
 /** `YYYYMMDD` → `YYYY-MM-DD`, as a DATE column reads it. */

@@ -7,10 +7,10 @@
  * argv[2]: JSON {prefix, stream, group, consumer, count, die}
  */
 import { Names } from '../../core/names';
-import { collectBatch } from '../../data/collector';
-import type { PlayerEvent } from '../../data/events';
-import { RoutedWriter, type RoutedResult } from '../../data/ingest';
-import { getRedis } from '../../runtime/redis';
+import { collectBatch } from '../../store/activity/collector';
+import type { PlayerEvent } from '../../store/activity/events';
+import { RoutedWriter, type RoutedResult } from '../../store/activity/ingest';
+import { getRedis } from '../../infra/redis';
 import { REDIS_URL } from './data';
 
 interface Args {

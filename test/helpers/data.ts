@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { Names } from '../../core/names';
-import { LocalDays, parseEventLine, type PlayerEvent } from '../../data/events';
-import { sqlId } from '../../data/identifiers';
-import { LAYERS } from '../../data/migrations';
-import { closeMysql, getMysql } from '../../runtime/mysql';
-import { closeRedis, getRedis } from '../../runtime/redis';
+import { LocalDays, parseEventLine, type PlayerEvent } from '../../store/activity/events';
+import { sqlId } from '../../store/identifiers';
+import { LAYERS } from '../../store/schema/migrations';
+import { closeMysql, getMysql } from '../../infra/mysql';
+import { closeRedis, getRedis } from '../../infra/redis';
 
 export const REDIS_URL = process.env.GFLOW_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const MYSQL_URL = process.env.GFLOW_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';

@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Names } from '../../core/names';
-import type { Config } from '../../runtime/config';
-import { StatusReader } from '../../runtime/status';
+import type { Config } from '../../infra/config';
+import { StatusReader } from '../../client/status';
 import { cliEnv } from './temporal';
 
 const BIN = resolve(__dirname, '../../bin/gflow.js');

@@ -1,9 +1,9 @@
 /** MySQL set-up for tests that run report jobs: migrated schemas, games, and a clean drop. */
 import type { Names } from '../../core/names';
-import { addGame, validateGame } from '../../data/games';
-import { LAYERS, migrate } from '../../data/migrations';
-import type { Pool } from '../../runtime/mysql';
-import type { Redis } from '../../runtime/redis';
+import { addGame, validateGame } from '../../store/games/registry';
+import { LAYERS, migrate } from '../../store/schema/migrations';
+import type { Pool } from '../../infra/mysql';
+import type { Redis } from '../../infra/redis';
 
 export async function prepareMysql(pool: Pool, names: Names, games: readonly number[]): Promise<void> {
   await migrate(pool, names);

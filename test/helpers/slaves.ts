@@ -1,5 +1,5 @@
-import type { Config } from '../../runtime/config';
-import { createSlave, type Slave } from '../../workers/slave';
+import type { Config } from '../../infra/config';
+import { createSlave, type Slave } from '../../worker/slave';
 
 /** Run slaves for the duration of `fn`, and always stop them. */
 export async function withSlaves<T>(config: Config, names: readonly string[], fn: (slaves: Slave[]) => Promise<T>): Promise<T> {

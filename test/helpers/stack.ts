@@ -5,9 +5,9 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Names } from '../../core/names';
-import type { Config } from '../../runtime/config';
-import { closeMysql, getMysql } from '../../runtime/mysql';
-import { closeRedis, getRedis } from '../../runtime/redis';
+import type { Config } from '../../infra/config';
+import { closeMysql, getMysql } from '../../infra/mysql';
+import { closeRedis, getRedis } from '../../infra/redis';
 import { dropAll } from './reports';
 import { startTemporal, testConfig } from './temporal';
 

@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { searchAttributes } from '../../core/names';
-import type { Config } from '../../runtime/config';
-import { createLogger } from '../../runtime/logger';
-import { installSdkLogging } from '../../runtime/sdk-logging';
-import { findTemporalCli } from '../../runtime/temporal-cli';
+import type { Config } from '../../infra/config';
+import { createLogger } from '../../infra/logger';
+import { installSdkLogging } from '../../worker/sdk-logging';
+import { findTemporalCli } from '../../dev/temporal-cli';
 
 export const FIXTURE_JOBS = resolve(__dirname, '../fixtures/jobs');
 

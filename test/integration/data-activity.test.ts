@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActivityStore, daysEnding, type DayRef } from '../../data/activity-store';
+import { ActivityStore, daysEnding, type DayRef } from '../../store/activity/store';
 import { dataWorld, events } from '../helpers/data';
 
 const world = dataWorld();

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ActivityStore } from '../../data/activity-store';
-import { collectBatch, collectFor, ensureGroup, rejectedStreamKey, streamKey } from '../../data/collector';
-import { RoutedWriter } from '../../data/ingest';
-import { getRedis } from '../../runtime/redis';
+import { ActivityStore } from '../../store/activity/store';
+import { collectBatch, collectFor, ensureGroup, rejectedStreamKey, streamKey } from '../../store/activity/collector';
+import { RoutedWriter } from '../../store/activity/ingest';
+import { getRedis } from '../../infra/redis';
 import { dataWorld } from '../helpers/data';
 
 const world = dataWorld();

@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { Command } from 'commander';
 import { ingestCommand } from '../../cli/commands/ingest';
 import { isUserError } from '../../core/errors';
-import { ActivityStore } from '../../data/activity-store';
-import { ingestFiles, ingestStream, type IngestOptions } from '../../data/ingest';
-import { migrate } from '../../data/migrations';
+import { ActivityStore } from '../../store/activity/store';
+import { ingestFiles, ingestStream, type IngestOptions } from '../../store/activity/ingest';
+import { migrate } from '../../store/schema/migrations';
 import { dataWorld, MALFORMED, snapshot } from '../helpers/data';
 
 const world = dataWorld();

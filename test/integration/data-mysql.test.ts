@@ -3,11 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RowDataPacket } from 'mysql2/promise';
 import { isUserError, UserError } from '../../core/errors';
-import { configHashKey, dataSettings, describeConfig, getConfig, landConfig, restoreConfig, setConfig } from '../../data/config-store';
-import { addGame, gameClients, gameRouting, getGame, listEnabledGames, listGames, setGameEnabled, validateGame } from '../../data/games';
-import { sqlId } from '../../data/identifiers';
-import { appliedMigrations, migrate, MIGRATIONS } from '../../data/migrations';
-import { parseReportFinished, publishReportFinished, reportChannel } from '../../data/publish';
+import { configHashKey, dataSettings, describeConfig, getConfig, landConfig, restoreConfig, setConfig } from '../../store/config/runtime-config';
+import { addGame, gameClients, gameRouting, getGame, listEnabledGames, listGames, setGameEnabled, validateGame } from '../../store/games/registry';
+import { sqlId } from '../../store/identifiers';
+import { appliedMigrations, migrate, MIGRATIONS } from '../../store/schema/migrations';
+import { parseReportFinished, publishReportFinished, reportChannel } from '../../store/activity/publish';
 import { dataWorld } from '../helpers/data';
 
 const world = dataWorld();

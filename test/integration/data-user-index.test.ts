@@ -1,7 +1,7 @@
 /** Dense user indexes under concurrency: many clients assigning overlapping users at once. */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assignIndexes, userCount } from '../../data/user-index';
+import { assignIndexes, userCount } from '../../store/activity/user-index';
 import { dataWorld } from '../helpers/data';
 
 const world = dataWorld();

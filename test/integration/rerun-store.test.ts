@@ -8,8 +8,8 @@ import { UserError } from '../../core/errors';
 import { Names } from '../../core/names';
 import { parsePeriodKey, type Period } from '../../core/period';
 import type { ReportCheck, ReportTable } from '../../core/report';
-import { sqlId } from '../../data/identifiers';
-import { LAYERS, migrate } from '../../data/migrations';
+import { sqlId } from '../../store/identifiers';
+import { LAYERS, migrate } from '../../store/schema/migrations';
 import {
   backedUpPeriods,
   diffPeriod,
@@ -19,8 +19,8 @@ import {
   runChecks,
   snapshot,
   type RerunScope,
-} from '../../data/rerun-store';
-import { closeMysql, getMysql } from '../../runtime/mysql';
+} from '../../store/reruns/backup';
+import { closeMysql, getMysql } from '../../infra/mysql';
 
 const names = new Names(`t${randomBytes(4).toString('hex')}`);
 const pool = getMysql(process.env.GFLOW_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306');

@@ -9,10 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
 import { Names } from '../../core/names';
-import type { Config } from '../../runtime/config';
-import { JobControl } from '../../runtime/control';
-import { loadJobs } from '../../runtime/jobs';
-import { findTemporalCli } from '../../runtime/temporal-cli';
+import type { Config } from '../../infra/config';
+import { JobControl } from '../../client/control';
+import { loadJobs } from '../../infra/jobs';
+import { findTemporalCli } from '../../dev/temporal-cli';
 import { startTemporal, testConfig } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;

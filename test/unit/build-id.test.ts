@@ -7,8 +7,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { computeBuildId, judgeVersions } from '../../runtime/build-id';
-import { parseIdentity } from '../../runtime/status';
+import { computeBuildId, judgeVersions } from '../../worker/build-id';
+import { parseIdentity } from '../../client/status';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gflow-build-id-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { claimPidFile, liveness, pidFilePath, readPidFile, releasePidFile, removeStalePidFile, resolveRunDir, type PidRecord } from '../../runtime/pidfile';
-import { RotatingLog } from '../../runtime/rotating-log';
+import { claimPidFile, liveness, pidFilePath, readPidFile, releasePidFile, removeStalePidFile, resolveRunDir, type PidRecord } from '../../worker/pidfile';
+import { RotatingLog } from '../../infra/rotating-log';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gflow-daemon-unit-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

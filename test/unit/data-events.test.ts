@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activitySettings, addDays, daysEnding } from '../../data/activity-keys';
-import { validateConfig } from '../../data/config-store';
-import { formatAmount, LocalDays, parseEventLine } from '../../data/events';
-import { validateReportFinished } from '../../data/publish';
+import { activitySettings, addDays, daysEnding } from '../../store/activity/keys';
+import { validateConfig } from '../../store/config/runtime-config';
+import { formatAmount, LocalDays, parseEventLine } from '../../store/activity/events';
+import { validateReportFinished } from '../../store/activity/publish';
 import { UserError } from '../../core/errors';
 import { MALFORMED } from '../helpers/data';
 

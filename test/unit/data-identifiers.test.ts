@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserError } from '../../core/errors';
-import { assertDayKey, assertKeyPart, assertSqlName, describeValue, parseGameId, sqlId } from '../../data/identifiers';
-import { DayKeys } from '../../data/activity-keys';
+import { assertDayKey, assertKeyPart, assertSqlName, describeValue, parseGameId, sqlId } from '../../store/identifiers';
+import { DayKeys } from '../../store/activity/keys';
 import { Names } from '../../core/names';
 
 const HOSTILE = ['1;DROP TABLE x', '../', '../../etc/passwd', 'a'.repeat(10_240), '', ' 1', '1 ', '0x10', '1e3', '-1', '0', 'games`; --', 'x:y', 'a\nb', '\u0000'];

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createAlertActivities, type Incident } from '../../activities/alerts';
 import { UserError } from '../../core/errors';
-import { loadConfig } from '../../runtime/config';
-import { createLogger } from '../../runtime/logger';
-import { alertMessage, createNotifier, type AlertMessage, type Notifier } from '../../runtime/notifier';
+import { loadConfig } from '../../infra/config';
+import { createLogger } from '../../infra/logger';
+import { alertMessage, createNotifier, type AlertMessage, type Notifier } from '../../infra/notifier';
 import { testConfig } from '../helpers/temporal';
 
 const failedGames = (n: number) => Array.from({ length: n }, (_, i) => ({ game: i + 1, label: `game ${i + 1}`, error: `game ${i + 1}: database unreachable` }));

@@ -1,7 +1,7 @@
 /** The synthetic studio: the same options give the same events; the shapes the demo and the reports rely on hold. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { synthDays, synthEvents, synthGames, synthJsonChunks, windowEndingYesterday, type SynthEvent } from '../../data/synth';
+import { synthDays, synthEvents, synthGames, synthJsonChunks, windowEndingYesterday, type SynthEvent } from '../../dev/synth';
 
 const OPTIONS = { games: 3, days: 7, users: 300, seed: 42, firstDay: '20261101' } as const;
 

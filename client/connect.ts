@@ -1,10 +1,10 @@
 /** Commands that talk to Temporal borrow a client here and always close it. */
 import type { Client } from '@temporalio/client';
 import { Names } from '../core/names';
-import type { Config } from '../runtime/config';
-import type { Logger } from '../runtime/logger';
-import { StatusReader } from '../runtime/status';
-import { connectClient } from '../runtime/temporal';
+import type { Config } from '../infra/config';
+import type { Logger } from '../infra/logger';
+import { StatusReader } from './status';
+import { connectClient } from '../infra/temporal';
 
 export async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = await connectClient(config);

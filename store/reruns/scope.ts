@@ -9,12 +9,12 @@
  * through Node unchanged, and restoring inserts the same text MySQL printed.
  */
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { failure, usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import type { Period } from '../core/period';
-import { periodValuesOf, type ReportTable } from '../core/report';
-import { assertSqlName, describeValue, isGameId, sqlId } from './identifiers';
-import { isMissingSchema } from './sql-errors';
+import { failure, usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import type { Period } from '../../core/period';
+import { periodValuesOf, type ReportTable } from '../../core/report';
+import { assertSqlName, describeValue, isGameId, sqlId } from '../identifiers';
+import { isMissingSchema } from '../../infra/sql-errors';
 
 /** Binary collation: JSON text is compared byte for byte (a changed letter case is a change). */
 export const JSON_TEXT = 'LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin';

@@ -7,12 +7,12 @@
 import type { Redis } from 'ioredis';
 import { IANAZone } from 'luxon';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { failure, usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import { getMysql } from '../runtime/mysql';
-import { getRedis, redact } from '../runtime/redis';
-import { describeValue, parseGameId, sqlId } from './identifiers';
-import { isMissingSchema } from './sql-errors';
+import { failure, usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { getMysql } from '../../infra/mysql';
+import { getRedis, redact } from '../../infra/redis';
+import { describeValue, parseGameId, sqlId } from '../identifiers';
+import { isMissingSchema } from '../../infra/sql-errors';
 
 export interface Game {
   readonly id: number;

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { Names } from '../core/names';
-import type { Config } from './config';
-import { addGame, listEnabledGames, validateGame } from '../data/games';
+import type { Config } from '../infra/config';
+import { addGame, listEnabledGames, validateGame } from '../store/games/registry';
 import { portOpen, startDevServer, type DevServer } from './dev-server';
 import { findTemporalCli } from './temporal-cli';
-import { EMBEDDED_ADDRESS, registerSearchAttributes } from './temporal';
+import { EMBEDDED_ADDRESS, registerSearchAttributes } from '../infra/temporal';
 
 /** Games the embedded default registers when the registry is empty, so the demo has items. */
 export const SAMPLE_GAMES = [

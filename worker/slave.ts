@@ -13,15 +13,15 @@ import { Names } from '../core/names';
 import { createAlertActivities } from '../activities/alerts';
 import { createRerunActivities } from '../activities/rerun';
 import { createRunActivities } from '../activities/run';
-import { listEnabledGames } from '../data/games';
-import { computeBuildId } from '../runtime/build-id';
-import type { Config } from '../runtime/config';
-import { loadJobs } from '../runtime/jobs';
-import { createLogger, type Logger } from '../runtime/logger';
-import { getMysql } from '../runtime/mysql';
-import { getRedis } from '../runtime/redis';
-import { installSdkLogging } from '../runtime/sdk-logging';
-import { connectClient, connectWorker } from '../runtime/temporal';
+import { listEnabledGames } from '../store/games/registry';
+import { computeBuildId } from './build-id';
+import type { Config } from '../infra/config';
+import { loadJobs } from '../infra/jobs';
+import { createLogger, type Logger } from '../infra/logger';
+import { getMysql } from '../infra/mysql';
+import { getRedis } from '../infra/redis';
+import { installSdkLogging } from './sdk-logging';
+import { connectClient, connectWorker } from '../infra/temporal';
 
 export const WORKFLOWS_PATH = resolve(__dirname, '../workflows/index.ts');
 

@@ -8,8 +8,8 @@
  * The hash's length is also the game's user count, which picks the representation.
  */
 import type { Redis } from 'ioredis';
-import type { Names } from '../core/names';
-import { parseGameId } from './identifiers';
+import type { Names } from '../../core/names';
+import { parseGameId } from '../identifiers';
 import { LuaScript } from './lua';
 
 /**

@@ -6,7 +6,7 @@
  */
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import type { LogLevel as SdkLevel } from '@temporalio/common';
-import type { Logger } from './logger';
+import type { Logger } from '../infra/logger';
 
 const KEPT = ['workflowId', 'activityType', 'attempt', 'taskQueue', 'error'] as const;
 let installed = false;

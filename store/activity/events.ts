@@ -5,7 +5,7 @@
  * line and goes on, and exceptions in a loop over millions of lines are slow.
  */
 import { DateTime } from 'luxon';
-import { describeValue, isGameId } from './identifiers';
+import { describeValue, isGameId } from '../identifiers';
 
 export const EVENT_TYPES = ['register', 'login', 'online', 'pay'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

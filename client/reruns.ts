@@ -11,7 +11,7 @@ import type { AnyTask, RunFilters } from '../core/job';
 import { Names, searchAttributes } from '../core/names';
 import { parseRange } from '../core/range';
 import { rerun, type RerunInput, type RerunTaskPlan } from '../workflows/rerun';
-import type { Config } from './config';
+import type { Config } from '../infra/config';
 
 export interface RerunRequest {
   readonly job: string;

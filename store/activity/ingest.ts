@@ -11,10 +11,10 @@ import { access, constants, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { messageOf, usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import { activitySettings, type ActivitySettings } from './activity-keys';
-import { writeEvents, type WriteSummary } from './activity-writer';
+import { messageOf, usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { activitySettings, type ActivitySettings } from './keys';
+import { writeEvents, type WriteSummary } from './writer';
 import { LocalDays, parseEventLine, type PlayerEvent, type ZoneFor } from './events';
 
 export interface IngestOptions {

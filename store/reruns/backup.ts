@@ -14,10 +14,10 @@
  * the rerun had for that (period, table), so do not split a period across calls by game.
  */
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { failure } from '../core/errors';
-import type { Names } from '../core/names';
-import { sqlId } from './identifiers';
-import type { Migration } from './migrations';
+import { failure } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { sqlId } from '../identifiers';
+import type { Migration } from '../schema/migrations';
 import {
   BATCH,
   checkGames,
@@ -36,11 +36,11 @@ import {
   selectRows,
   type ResolvedTable,
   type RerunScope,
-} from './rerun-scope';
+} from './scope';
 
-export type { RerunScope } from './rerun-scope';
-export { diffPeriod, readDiff, type DiffCounts, type DiffRow } from './rerun-diff';
-export { readChecks, runChecks, type CheckResult } from './rerun-checks';
+export type { RerunScope } from './scope';
+export { diffPeriod, readDiff, type DiffCounts, type DiffRow } from './diff';
+export { readChecks, runChecks, type CheckResult } from './checks';
 
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 /** Rerun ids compare byte for byte, as Temporal's ids do. */

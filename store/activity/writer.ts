@@ -11,8 +11,8 @@
  * ingested again) counts nothing twice.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { Names } from '../core/names';
-import { DayKeys, type ActivitySettings, type Representation } from './activity-keys';
+import type { Names } from '../../core/names';
+import { DayKeys, type ActivitySettings, type Representation } from './keys';
 import type { PlayerEvent } from './events';
 import { execPipeline, LuaScript } from './lua';
 import { ASSIGN_CHUNK, ASSIGN_INDEXES, userIndexKey } from './user-index';

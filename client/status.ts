@@ -9,8 +9,8 @@ import type { RunSummary } from '../activities/types';
 import type { AnyTask } from '../core/job';
 import { Names, searchAttributes } from '../core/names';
 import { describeSchedule } from '../core/schedule';
-import { judgeVersions } from './build-id';
-import type { Config } from './config';
+import { judgeVersions } from '../worker/build-id';
+import type { Config } from '../infra/config';
 
 export interface ScheduleState {
   readonly id: string;
@@ -34,7 +34,7 @@ export interface LiveSlave {
   readonly identity: string;
   readonly slave: string;
   readonly pid?: number;
-  /** The code version the slave runs (see `runtime/build-id.ts`); absent for workers that do not say. */
+  /** The code version the slave runs (see `worker/build-id.ts`); absent for workers that do not say. */
   readonly buildId?: string;
   readonly queues: string[];
   readonly lastContact: string;

@@ -12,12 +12,12 @@
  * slaves starting at once) from interleaving.
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { failure, usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import { sqlId } from './identifiers';
+import { failure, usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { sqlId } from '../identifiers';
 import { REPORT_MIGRATIONS } from './report-migrations';
-import { RERUN_MIGRATIONS } from './rerun-store';
-import { isMissingSchema } from './sql-errors';
+import { RERUN_MIGRATIONS } from '../reruns/backup';
+import { isMissingSchema } from '../../infra/sql-errors';
 
 /** One versioned change: statements built from the installation's names. */
 export interface Migration {

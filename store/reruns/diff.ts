@@ -5,9 +5,9 @@
  * travel to Node, a page at a time.
  */
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import { sqlId } from './identifiers';
+import { usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { sqlId } from '../identifiers';
 import {
   BATCH,
   checkGames,
@@ -24,7 +24,7 @@ import {
   type ColumnInfo,
   type RerunScope,
   type ResolvedTable,
-} from './rerun-scope';
+} from './scope';
 
 
 /** How many rows of a period were added, removed and changed by a rerun. */

@@ -16,9 +16,9 @@
  */
 import { DateTime } from 'luxon';
 import { usageError } from '../core/errors';
-import { addDays } from './activity-keys';
-import { LocalDays } from './events';
-import { assertDayKey, describeValue } from './identifiers';
+import { addDays } from '../store/activity/keys';
+import { LocalDays } from '../store/activity/events';
+import { assertDayKey, describeValue } from '../store/identifiers';
 
 /** One event, in the ingestion format (`gflow ingest`). */
 export interface SynthEvent {

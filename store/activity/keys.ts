@@ -5,9 +5,9 @@
  * the two a day uses is decided once, at its first write, and recorded in
  * the day's `repr` key, so concurrent writers agree and a day never mixes.
  */
-import type { Names } from '../core/names';
-import { usageError } from '../core/errors';
-import { assertDayKey, describeValue, parseGameId } from './identifiers';
+import type { Names } from '../../core/names';
+import { usageError } from '../../core/errors';
+import { assertDayKey, describeValue, parseGameId } from '../identifiers';
 
 /** Kinds kept as one key per day; online users are kept per time bucket. */
 export const DAY_KINDS = ['active', 'new', 'payers'] as const;

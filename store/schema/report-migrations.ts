@@ -6,8 +6,8 @@
  * No `updated_at` column on purpose: reruns diff every column, and a
  * timestamp would make every recomputed row look changed.
  */
-import type { Names } from '../core/names';
-import { sqlId } from './identifiers';
+import type { Names } from '../../core/names';
+import { sqlId } from '../identifiers';
 import type { Migration } from './migrations';
 
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';

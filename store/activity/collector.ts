@@ -21,8 +21,8 @@
  * blocking read would hold; the `collect` task polls every few seconds instead.
  */
 import type { Redis } from 'ioredis';
-import type { Names } from '../core/names';
-import { assertKeyPart } from './identifiers';
+import type { Names } from '../../core/names';
+import { assertKeyPart } from '../identifiers';
 import { LocalDays, parseEventLine, type PlayerEvent, type ZoneFor } from './events';
 import type { RoutedWriter } from './ingest';
 

@@ -20,7 +20,7 @@ import { instantPeriod, type Period } from '../core/period';
 import { scheduleSpacingSeconds, toTemporalCalendar, type TaskSchedule } from '../core/schedule';
 import { scheduledRun } from '../workflows/scheduled-run';
 import { taskRun } from '../workflows/task-run';
-import type { Config } from './config';
+import type { Config } from '../infra/config';
 
 /** What a command did to one task, for the operator. */
 export interface TaskAction {

@@ -17,17 +17,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import { activitySettings, DAY_KINDS, DayKeys, scratchKey, type ActivitySettings, type DayKind, type Representation } from './activity-keys';
-import { writeEvents, type WriteSummary } from './activity-writer';
+import { usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { activitySettings, DAY_KINDS, DayKeys, scratchKey, type ActivitySettings, type DayKind, type Representation } from './keys';
+import { writeEvents, type WriteSummary } from './writer';
 import { formatAmount, LocalDays, type PlayerEvent } from './events';
-import { describeValue } from './identifiers';
+import { describeValue } from '../identifiers';
 import { LuaScript } from './lua';
 import { userIndexKey } from './user-index';
 
-export { addDays, daysEnding, DAY_KINDS, type ActivitySettings, type DayKind, type Representation } from './activity-keys';
-export type { WriteSummary } from './activity-writer';
+export { addDays, daysEnding, DAY_KINDS, type ActivitySettings, type DayKind, type Representation } from './keys';
+export type { WriteSummary } from './writer';
 
 /** KEYS: day keys. The cardinality of each, whatever its representation; 0 where absent. */
 const COUNTS = new LuaScript(`

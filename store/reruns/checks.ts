@@ -5,10 +5,10 @@
  * check into a table dump.
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { failure, usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import { checkName, type OrderedCheck, type RangeCheck, type ReportCheck, type RowPerGameCheck } from '../core/report';
-import { assertSqlName, describeValue, sqlId } from './identifiers';
+import { failure, usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { checkName, type OrderedCheck, type RangeCheck, type ReportCheck, type RowPerGameCheck } from '../../core/report';
+import { assertSqlName, describeValue, sqlId } from '../identifiers';
 import {
   BATCH,
   checkGames,
@@ -24,7 +24,7 @@ import {
   type RerunScope,
   type ResolvedTable,
   type Sql,
-} from './rerun-scope';
+} from './scope';
 
 /** Offending rows listed per check; past it, one more entry counts the rest. */
 export const MAX_ROWS_PER_CHECK = 1000;

@@ -10,12 +10,12 @@
  */
 import type { Redis } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { failure, usageError } from '../core/errors';
-import type { Names } from '../core/names';
-import type { ActivitySettings } from './activity-keys';
-import { activitySettings } from './activity-keys';
-import { assertKeyPart, describeValue, sqlId } from './identifiers';
-import { isMissingSchema } from './sql-errors';
+import { failure, usageError } from '../../core/errors';
+import type { Names } from '../../core/names';
+import type { ActivitySettings } from '../activity/keys';
+import { activitySettings } from '../activity/keys';
+import { assertKeyPart, describeValue, sqlId } from '../identifiers';
+import { isMissingSchema } from '../../infra/sql-errors';
 
 export const CONFIG_KEY = /^[a-z][A-Za-z0-9_-]{0,40}(\.[a-z][A-Za-z0-9_-]{0,40}){1,3}$/;
 export const MAX_CONFIG_VALUE = 4096;

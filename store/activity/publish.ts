@@ -14,10 +14,10 @@
  * message is a hint to refresh, never the data itself.
  */
 import type { Redis } from 'ioredis';
-import { JOB_NAME, TASK_NAME } from '../core/job';
-import type { Names } from '../core/names';
-import { usageError } from '../core/errors';
-import { describeValue, isGameId } from './identifiers';
+import { JOB_NAME, TASK_NAME } from '../../core/job';
+import type { Names } from '../../core/names';
+import { usageError } from '../../core/errors';
+import { describeValue, isGameId } from '../identifiers';
 
 /**
  * The message published when a report period is finished, as JSON text.
