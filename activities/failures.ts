@@ -6,11 +6,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isUserError, messageOf } from '../core/errors';
 import type { AnyTask } from '../core/job';
+import { UNKNOWN_TASK, USER_ERROR } from '../core/retry';
 import type { JobRegistry } from '../infra/jobs';
+import { isMissingSchema } from '../infra/sql-errors';
 
 export function classify(err: unknown): never {
   if (err instanceof ApplicationFailure) throw err;
-  if (isUserError(err)) throw ApplicationFailure.create({ message: err.message, type: 'UserError', nonRetryable: true });
+  if (isUserError(err)) throw ApplicationFailure.create({ message: err.message, type: USER_ERROR, nonRetryable: true });
+  // A missing schema or table does not appear by retrying: say what to run.
+  if (isMissingSchema(err)) throw ApplicationFailure.create({ message: `${messageOf(err)} (run gflow db migrate)`, type: USER_ERROR, nonRetryable: true });
   throw err;
 }
 
@@ -28,6 +32,6 @@ export function lookupTask(registry: JobRegistry, job: string, task: string): An
   try {
     return registry.task(job, task);
   } catch (err) {
-    throw ApplicationFailure.create({ message: messageOf(err), type: 'UnknownTask', nonRetryable: true });
+    throw ApplicationFailure.create({ message: messageOf(err), type: UNKNOWN_TASK, nonRetryable: true });
   }
 }

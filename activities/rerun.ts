@@ -5,7 +5,10 @@
  */
 import type { AnyTask } from '../core/job';
 import type { Names } from '../core/names';
-import { diffPeriod, restorePeriod, runChecks, snapshot, type DiffCounts, type RerunScope } from '../store/reruns/backup';
+import type { StartedBy } from '../core/outcome';
+import { diffPeriod, restorePeriod, snapshot, type DiffCounts, type RerunScope } from '../store/reruns/backup';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { closeRerun, earlierOverlapping, markAbandoned, markRestored, openRerun, type PlannedRange, type RerunOpening, type RerunOutcome } from '../store/ledger/reruns';
 import type { JobRegistry } from '../infra/jobs';
 import type { Pool } from '../infra/mysql';
 import { classified, lookupTask } from './failures';
@@ -15,6 +18,8 @@ export interface RerunDependencies {
   readonly registry: JobRegistry;
   readonly names: Names;
   readonly mysql: Pool;
+  /** A Temporal client, for asking whether an earlier rerun still runs. */
+  readonly temporal: () => Promise<Client>;
 }
 
 export function createRerunActivities(deps: RerunDependencies) {
@@ -30,19 +35,46 @@ export function createRerunActivities(deps: RerunDependencies) {
       return classified(() => snapshot(deps.mysql, deps.names, scope(step)));
     },
 
+    /** The rows added, removed and changed against the backup (stored for `gflow diff`); the run itself checked them. */
+    async rerunDiff(step: RerunStep): Promise<DiffCounts> {
+      return classified(() => diffPeriod(deps.mysql, deps.names, scope(step)));
+    },
+
+    /** Record the rerun in the ledger as it starts (again after continue-as-new: a no-op). */
+    async rerunOpen(opening: RerunOpening): Promise<void> {
+      await classified(() => openRerun(deps.mysql, deps.names, opening));
+    },
+
     /**
-     * The task's consistency checks over the recomputed rows, then the rows
-     * added, removed and changed against the backup (stored for `gflow diff`).
-     * One activity for both: each is idempotent, and a period saves a round trip.
+     * Earlier reruns of the job, still running, that overlap this one's tasks
+     * and periods: it waits for them. One whose workflow is gone is marked so
+     * and no longer waited for.
      */
-    async rerunVerify(step: RerunStep, expectedGames: readonly number[]): Promise<DiffCounts & { errors: number; warnings: number }> {
-      const results = await classified(() => runChecks(deps.mysql, deps.names, scope(step), task(step).checks ?? [], expectedGames));
-      const diff = await classified(() => diffPeriod(deps.mysql, deps.names, scope(step)));
-      return {
-        ...diff,
-        errors: results.filter((r) => r.severity === 'error').length,
-        warnings: results.filter((r) => r.severity === 'warning').length,
-      };
+    async rerunsAhead(job: string, rerunId: string, ranges: readonly PlannedRange[]): Promise<string[]> {
+      const ahead = await classified(() => earlierOverlapping(deps.mysql, deps.names, job, rerunId, ranges));
+      const client = await deps.temporal();
+      const alive: string[] = [];
+      for (const id of ahead) {
+        let running = false;
+        try {
+          running = (await client.workflow.getHandle(id).describe()).status.name === 'RUNNING';
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        if (running) alive.push(id);
+        else await markAbandoned(deps.mysql, deps.names, id, Date.now());
+      }
+      return alive;
+    },
+
+    /** Record how the rerun ended. */
+    async rerunClose(rerunId: string, outcome: Exclude<RerunOutcome, 'running'>, summary: unknown, finishedAt: number): Promise<void> {
+      await classified(() => closeRerun(deps.mysql, deps.names, rerunId, outcome, summary, finishedAt));
+    },
+
+    /** Record a finished restore. */
+    async restoreRecorded(rerunId: string, by: StartedBy | undefined, summary: unknown, at: number): Promise<void> {
+      await classified(() => markRestored(deps.mysql, deps.names, rerunId, by, summary, at));
     },
 
     /** Put the period's backed-up rows back. */

@@ -5,7 +5,6 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { parseDependency, type AnyTask, type GameItem, type MapContext, type ResultSet, type TaskContext } from '../core/job';
 import { scheduleSpacingSeconds, type TaskSchedule } from '../core/schedule';
 import type { Names } from '../core/names';
@@ -14,8 +13,10 @@ import type { JobRegistry } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
 import type { Pool } from '../infra/mysql';
 import type { Redis } from '../infra/redis';
+import { describeValue, isGameId, MAX_GAME_ID } from '../store/identifiers';
+import { gameResolver } from '../store/games/directory';
 import { classify, lookupTask } from './failures';
-import type { DependencyState, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings, RunSummary } from './types';
+import type { ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings } from './types';
 
 const DEFAULT_GIVE_UP_SECONDS = 1800;
 
@@ -28,8 +29,8 @@ export interface RunDependencies {
   readonly log: Logger;
   /** One item per enabled game of the games registry. */
   readonly assignTask: () => Promise<GameItem[]>;
-  /** A Temporal client, for looking at other runs (dependencies). */
-  readonly temporal: () => Promise<Client>;
+  /** This worker's identity (slave name, host, pid), recorded with each item it runs. */
+  readonly identity: string;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -49,6 +50,8 @@ export function createRunActivities(deps: RunDependencies) {
       curTime: () => Math.floor(input.period.start / 1000),
       redis: deps.redis,
       mysql: deps.mysql,
+      // The game's own clients and zone (games registry, cached per process), else these defaults.
+      game: gameResolver({ redis: deps.redis, mysql: deps.mysql, names: deps.names, zone: input.period.zone }),
       names: deps.names,
       log: {
         debug: (m, f) => log.debug(m, { ...fields, ...f }),
@@ -66,7 +69,7 @@ export function createRunActivities(deps: RunDependencies) {
     /** The task's dependency and time limit, read before anything runs. */
     async runSettings(input: RunInput): Promise<RunSettings> {
       const task = lookup(input);
-      const dependency = task.waiteForTask ? parseDependency(task.waiteForTask) : undefined;
+      const dependency = task.waitForTask ? parseDependency(task.waitForTask) : undefined;
       const timeoutSeconds = task.executeTimeout ?? defaultTimeout(task.schedule);
       return {
         ...(dependency && {
@@ -74,21 +77,6 @@ export function createRunActivities(deps: RunDependencies) {
         }),
         ...(timeoutSeconds !== undefined && { timeoutSeconds }),
       };
-    },
-
-    /** Whether `job.task`'s run for this period has finished, and how. */
-    async dependencyState(input: RunInput, job: string, task: string): Promise<DependencyState> {
-      const client = await deps.temporal();
-      const handle = client.workflow.getHandle(deps.names.runId(job, task, input.period.key));
-      try {
-        const { status } = await handle.describe();
-        if (status.name !== 'COMPLETED') return status.name === 'RUNNING' ? 'pending' : 'failed';
-        const summary = (await handle.result()) as RunSummary;
-        return summary.failed.length === 0 && !summary.timedOut ? 'succeeded' : 'failed';
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return 'pending';
-        throw err;
-      }
     },
 
     /** `mapTask` → the run's items, each labelled and, if pinned, tied to its slave. */
@@ -102,7 +90,7 @@ export function createRunActivities(deps: RunDependencies) {
       const ctx: MapContext = { ...taskContext(input, 'mapTask'), assignTask };
       let mapped: readonly unknown[] | string;
       try {
-        mapped = task.mapTask ? await task.mapTask(ctx) : await assignTask();
+        mapped = await whileBeating(async () => (task.mapTask ? await task.mapTask(ctx) : await assignTask()));
       } catch (err) {
         classify(err);
       }
@@ -119,12 +107,14 @@ export function createRunActivities(deps: RunDependencies) {
       };
     },
 
-    /** The task's `execute` for one item. */
-    async executeItem(input: RunInput, item: PlannedItem): Promise<unknown> {
+    /** The task's `execute` for one item, with where and how it ran (for the ledger). */
+    async executeItem(input: RunInput, item: PlannedItem): Promise<ExecutedItem> {
       const task = lookup(input);
+      const info = Context.current().info;
+      const started = Date.now();
       try {
-        const result = await task.execute(item.item, taskContext(input, item.label));
-        return result === undefined ? null : result;
+        const result = await whileBeating(() => task.execute(item.item, taskContext(input, item.label)));
+        return { result: result === undefined ? null : result, attempt: info.attempt, ranOn: deps.identity, durationMs: Date.now() - started };
       } catch (err) {
         classify(err);
       }
@@ -138,7 +128,7 @@ export function createRunActivities(deps: RunDependencies) {
         o.ok ? { item: items[o.index]!.item, ok: true, result: o.result } : { item: items[o.index]!.item, ok: false, error: o.error },
       );
       try {
-        const result = await task.afterExecute(resultSets, taskContext(input, 'afterExecute'));
+        const result = await whileBeating(async () => task.afterExecute!(resultSets, taskContext(input, 'afterExecute')));
         return result === undefined ? null : result;
       } catch (err) {
         classify(err);
@@ -148,6 +138,25 @@ export function createRunActivities(deps: RunDependencies) {
 }
 
 export type RunActivities = ReturnType<typeof createRunActivities>;
+
+/** How often gflow heartbeats for job code; the workflows' heartbeat timeout is a minute. */
+const HEARTBEAT_MS = 10_000;
+
+/**
+ * Run job code while heartbeating on its behalf, so a slave that dies mid-item
+ * is noticed within the heartbeat timeout (and the item retried elsewhere)
+ * instead of after the item's whole time limit; `ctx.heartbeat()` still adds
+ * details of its own.
+ */
+async function whileBeating<T>(fn: () => Promise<T> | T): Promise<T> {
+  const activity = Context.current();
+  const timer = setInterval(() => activity.heartbeat(), HEARTBEAT_MS);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** The seed's default: at most half the time to the next scheduled run. */
 function defaultTimeout(schedule: TaskSchedule): number | undefined {
@@ -169,7 +178,14 @@ function planItems(input: RunInput, mapped: readonly unknown[] | string): Planne
   }
   return mapped.map((item, index) => {
     const record = (typeof item === 'object' && item !== null ? item : {}) as { game?: unknown; slave?: unknown };
-    const game = typeof record.game === 'number' && Number.isInteger(record.game) ? record.game : undefined;
+    if (record.game !== undefined && !isGameId(record.game)) {
+      throw ApplicationFailure.create({
+        message: `${input.job}.${input.task}: mapTask returned item ${index} with game ${describeValue(record.game)}: a game is a whole number from 1 to ${MAX_GAME_ID}`,
+        type: 'UserError',
+        nonRetryable: true,
+      });
+    }
+    const game = typeof record.game === 'number' ? record.game : undefined;
     const slave = typeof record.slave === 'string' && record.slave !== '' ? record.slave : undefined;
     const label = game !== undefined ? `game ${game}` : `item ${index}`;
     return { index, label, ...(game !== undefined && { game }), ...(slave !== undefined && { slave }), item };

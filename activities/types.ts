@@ -3,6 +3,7 @@
  * so workflows can import these types without importing any I/O.
  */
 import type { RunFilters } from '../core/job';
+import type { FinalOutcome, Origin, StartedBy } from '../core/outcome';
 import type { Period } from '../core/period';
 
 /** One run of one task for one period. */
@@ -16,6 +17,17 @@ export interface RunInput {
   readonly filters?: RunFilters;
   /** Whether the run alerts on its own incidents; a rerun sends one alert for all its periods instead. @defaultValue true */
   readonly alerts?: boolean;
+  /** How the run was started, for the ledger. @defaultValue `'start'` */
+  readonly origin?: Origin;
+  /** Who started it (the CLI's user and host; a schedule's creator). */
+  readonly startedBy?: StartedBy;
+  /** The rerun (or retry) this run recomputes a period of. */
+  readonly rerunId?: string;
+  /**
+   * The workflow already holding this task's period (a rerun holds it around
+   * backup, recompute and diff); the run then does not claim it itself.
+   */
+  readonly periodHeldBy?: string;
 }
 
 /** One item of a run, as `mapTask` returned it, with where it must run. */
@@ -32,14 +44,14 @@ export interface PlannedItem {
 
 /** What a run must know before it maps its items: its dependency and its time limit. */
 export interface RunSettings {
-  /** The seed's `waiteForTask`: this task's run of the same period must have succeeded first. */
+  /** The task's `waitForTask`: this task's run of the same period must have succeeded first. */
   readonly dependency?: { readonly job: string; readonly task: string; readonly giveUpSeconds: number; readonly onGiveUp: 'run' | 'fail' };
   /** The whole run's time limit (the seed's `executeTimeout`); none for once-tasks unless declared. */
   readonly timeoutSeconds?: number;
 }
 
-/** Where a dependency's run for the period stands. */
-export type DependencyState = 'succeeded' | 'failed' | 'pending';
+/** Where a dependency's run for the period stands: some run of it succeeded, or not yet. */
+export type DependencyState = 'succeeded' | 'pending';
 
 /** How a run executes its items: read from the task's definition when the run starts. */
 export interface RunPlan {
@@ -54,13 +66,34 @@ export interface RunPlan {
   readonly hasAfterExecute: boolean;
 }
 
-/** One item's outcome. */
-export type ItemOutcome =
-  | { readonly index: number; readonly label: string; readonly game?: number; readonly slave?: string; readonly ok: true; readonly result: unknown }
-  | { readonly index: number; readonly label: string; readonly game?: number; readonly slave?: string; readonly ok: false; readonly error: string };
+/** One item's outcome; `attempts` and `ranOn` (the worker) as far as they are known. */
+export type ItemOutcome = {
+  readonly index: number;
+  readonly label: string;
+  readonly game?: number;
+  readonly slave?: string;
+  readonly attempts?: number;
+  readonly ranOn?: string;
+  readonly durationMs?: number;
+} & ({ readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string });
+
+/** What `executeItem` returns: the task's result and where and how it ran, for the ledger. */
+export interface ExecutedItem {
+  readonly result: unknown;
+  readonly attempt: number;
+  readonly ranOn: string;
+  readonly durationMs: number;
+}
 
 /** What a run returns, and what `gflow top` shows. */
 export interface RunSummary {
+  readonly outcome: FinalOutcome;
+  /** The ledger's id of this run. */
+  readonly ledgerId: number;
+  /** A whole-run failure's cause. */
+  readonly error?: string;
+  readonly checkErrors: number;
+  readonly checkWarnings: number;
   readonly job: string;
   readonly task: string;
   readonly period: string;
@@ -105,6 +138,8 @@ export interface PeriodResult {
   readonly checkErrors: number;
   readonly checkWarnings: number;
   readonly gamesFailed: readonly string[];
+  /** Every failure inside the period with its cause: failed or pending games, a dependency given up on, afterExecute. */
+  readonly failures: ReadonlyArray<{ readonly label: string; readonly game?: number; readonly error: string }>;
   /** Set when a step failed for the whole period (not one game). */
   readonly error?: string;
 }

@@ -23,6 +23,7 @@ import { parsePeriodKey } from '../core/period';
 import { ActivityStore } from '../store/activity/store';
 import { LocalDays, validateEvent, type PlayerEvent } from '../store/activity/events';
 import { addGame, validateGame } from '../store/games/registry';
+import { gameResolver } from '../store/games/directory';
 import { LAYERS, migrate } from '../store/schema/migrations';
 import { loadConfig, type Config } from '../infra/config';
 import { startDevServer } from '../dev/dev-server';
@@ -91,7 +92,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     for (const line of await machineLines(redis, mysql)) process.stdout.write(`${line}\n`);
     process.stdout.write(`temporal dev server ${server.address}; report.active over ${games} games, ${concurrency} items at once; medians of ${runs} runs after a warm-up\n`);
-    await migrate(mysql, names);
+    await migrate(mysql, names, { jobs: loadJobs(config.jobsDir).list() });
     for (let id = 1; id <= games; id++) await addGame(mysql, names, validateGame({ id }));
     await new ActivityStore(redis, names).write(events(games));
 
@@ -108,6 +109,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       redis,
       mysql,
       names,
+      game: gameResolver({ redis, mysql, names, zone: period.zone }),
       log: quiet,
       heartbeat: () => undefined,
       signal: new AbortController().signal,

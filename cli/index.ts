@@ -1,35 +1,85 @@
 /**
- * The `gflow` CLI: wires the commands and is the one place that turns an
- * error into an exit code.
+ * The `gflow` CLI: finds the command the arguments name and loads only its
+ * module (the others are a static table below, enough for the top-level
+ * help), and is the one place that turns an error into an exit code.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { version } from '../package.json';
 import { isUserError, messageOf } from '../core/errors';
-import { closeMysql } from '../infra/mysql';
-import { configCommand } from './commands/config';
-import { dbCommand } from './commands/db';
-import { demoCommand } from './commands/demo';
-import { devCommand } from './commands/dev';
-import { gamesCommand } from './commands/games';
-import { ingestCommand } from './commands/ingest';
-import { diffCommand } from './commands/diff';
-import { rerunsCommand } from './commands/reruns';
-import { restoreCommand } from './commands/restore';
-import { jobsCommand } from './commands/jobs';
-import { lifecycleCommand } from './commands/lifecycle';
-import { setupCommand } from './commands/setup';
-import { slaveCommand } from './commands/slave';
-import { topCommand } from './commands/top';
-import { workerCommand } from './commands/worker';
-import { closeRedis } from '../infra/redis';
+import { isLoaded, lazyImport } from './context';
 
-export function buildProgram(): Command {
+interface CommandEntry {
+  /** As the top-level help lists it: the name, `[options]` if it has any, then its arguments. */
+  readonly term: string;
+  readonly description: string;
+  /** Loads the command's module (and only that): called when the arguments name the command. */
+  readonly load: () => Command;
+}
+
+/*
+ * Every command, in the order the help lists them. The term and description
+ * repeat what each module defines: commandTableDrift() says where they differ.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMANDS: readonly CommandEntry[] = [
+  { term: 'start [options] <job>', description: "create or unpause the job's schedules and start its once-tasks", load: () => lifecycle().lifecycleCommand('start') },
+  { term: 'stop [options] <job>', description: "pause the job's schedules and cancel its running runs", load: () => lifecycle().lifecycleCommand('stop') },
+  { term: 'restart [options] <job>', description: 'stop, then start', load: () => lifecycle().lifecycleCommand('restart') },
+  { term: 'jobs [options]', description: 'list jobs, their tasks, schedules and next fire times', load: () => (require('./commands/jobs') as typeof import('./commands/jobs')).jobsCommand() },
+  { term: 'top [options] [job]', description: 'show running and last runs per task, failed games, and live slaves', load: () => (require('./commands/top') as typeof import('./commands/top')).topCommand() },
+  { term: 'worker [options]', description: "run a slave in the foreground: polls the shared queue and the slave's own", load: () => (require('./commands/worker') as typeof import('./commands/worker')).workerCommand() },
+  { term: 'dev [options] [job]', description: 'embedded default: start a Temporal dev server and a slave, then run a job (default: demo)', load: () => (require('./commands/dev') as typeof import('./commands/dev')).devCommand() },
+  { term: 'demo [options]', description: 'generate a synthetic studio, ingest it, compute its reports across two slaves and print them', load: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand() },
+  { term: 'slave', description: "run this host's slave in the background: start, stop, restart, status", load: () => (require('./commands/slave') as typeof import('./commands/slave')).slaveCommand() },
+  { term: 'setup', description: "register gflow search attributes on the Temporal cluster and migrate the MySQL schemas (gflow's and the jobs')", load: () => (require('./commands/setup') as typeof import('./commands/setup')).setupCommand() },
+  { term: 'reruns [options] [rerun]', description: 'list reruns; with an id, show its progress or summary', load: () => (require('./commands/reruns') as typeof import('./commands/reruns')).rerunsCommand() },
+  { term: 'ingest [options] <files...>', description: 'ingest player events from JSON-lines files (- for stdin); exit 1 if any line was rejected', load: () => (require('./commands/ingest') as typeof import('./commands/ingest')).ingestCommand() },
+  { term: 'games', description: 'the games registry: one report item per enabled game', load: () => (require('./commands/games') as typeof import('./commands/games')).gamesCommand() },
+  { term: 'db', description: 'the MySQL layers: schemas and versioned tables', load: () => (require('./commands/db') as typeof import('./commands/db')).dbCommand() },
+  { term: 'config', description: 'every setting: the config file, the environment and the runtime settings in Redis', load: () => (require('./commands/config') as typeof import('./commands/config')).configCommand() },
+  { term: 'diff [options] <rerun>', description: "show a rerun's diff: rows added, removed and changed, with old → new values", load: () => (require('./commands/diff') as typeof import('./commands/diff')).diffCommand() },
+  { term: 'restore [options] <rerun>', description: 'restore the report rows a rerun backed up (all its periods, or one)', load: () => (require('./commands/restore') as typeof import('./commands/restore')).restoreCommand() },
+];
+
+function lifecycle(): typeof import('./commands/lifecycle') {
+  return require('./commands/lifecycle') as typeof import('./commands/lifecycle');
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const nameOf = (entry: CommandEntry) => entry.term.split(' ')[0]!;
+
+/**
+ * Where the table above no longer says what the command modules define (it
+ * loads every module): one line per difference, none when in step.
+ */
+export function commandTableDrift(): string[] {
+  const help = new Help();
+  return COMMANDS.flatMap((entry) => {
+    const command = entry.load();
+    const term = help.subcommandTerm(command);
+    return [
+      ...(term === entry.term ? [] : [`${nameOf(entry)}: the table's term is ${JSON.stringify(entry.term)}, the module's ${JSON.stringify(term)}`]),
+      ...(command.description() === entry.description ? [] : [`${nameOf(entry)}: the table's description is ${JSON.stringify(entry.description)}, the module's ${JSON.stringify(command.description())}`]),
+    ];
+  });
+}
+
+/**
+ * The program, with the modules of the commands in `load` (default: all of
+ * them); each other command is a stand-in that only names and describes it.
+ */
+export function buildProgram(load: readonly string[] | 'all' = 'all'): Command {
+  const standIns = new WeakSet<Command>();
+  const terms = new Map(COMMANDS.map((entry) => [nameOf(entry), entry.term]));
+  const help = new Help();
   const program = new Command('gflow')
     .description('Durable job orchestrator for game analytics, on Temporal')
     .version(version)
     .option('-v, --verbose', 'show debug logs and stack traces')
     .option('--config <file>', 'config file (default: gflow.config.json here, or GFLOW_CONFIG)')
     .showHelpAfterError('(run gflow help <command> for usage)')
+    // Stand-ins have no options or arguments of their own: the help lists every command by the table's term.
+    .configureHelp({ subcommandTerm: (command) => terms.get(command.name()) ?? help.subcommandTerm(command) })
     .addHelpText('after', `
 Examples (the seed's master commands):
   $ gflow start demo                          start a job's schedules and once-tasks
@@ -42,47 +92,69 @@ Examples (the seed's master commands):
   $ gflow slave start --slave s1              a background slave on this host
   $ gflow demo                                the whole thing on a synthetic studio`)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
-  for (const command of commands()) {
-    program.addCommand(command.exitOverride());
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .hook('preSubcommand', (_program, command) => {
+      if (standIns.has(command)) throw new Error(`command ${command.name()} was dispatched but not loaded (a bug: commandNamed() in cli/index.ts missed it)`);
+    });
+  for (const entry of COMMANDS) {
+    const name = nameOf(entry);
+    if (load === 'all' || load.includes(name)) {
+      program.addCommand(entry.load().exitOverride());
+    } else {
+      const standIn = new Command(name).description(entry.description);
+      standIns.add(standIn);
+      program.addCommand(standIn.exitOverride());
+    }
   }
   return program;
 }
 
-function commands(): Command[] {
-  return [
-    lifecycleCommand('start'),
-    lifecycleCommand('stop'),
-    lifecycleCommand('restart'),
-    jobsCommand(),
-    topCommand(),
-    workerCommand(),
-    devCommand(),
-    demoCommand(),
-    slaveCommand(),
-    setupCommand(),
-    rerunsCommand(),
-    ingestCommand(),
-    gamesCommand(),
-    dbCommand(),
-    configCommand(),
-    diffCommand(),
-    restoreCommand(),
-  ];
+const PROGRAM_FLAGS = /^(-[vV]+|--verbose|--version)$/;
+
+/**
+ * The command `args` (the arguments after the script) name, read as
+ * commander reads them: the first operand after the program's own options,
+ * or the operand after `help`. Once an option the program does not know
+ * comes first (`--help`, a typo), commander dispatches to no command.
+ */
+export function commandNamed(args: readonly string[]): string | undefined {
+  const operands: string[] = [];
+  for (let i = 0; i < args.length && operands.length < 2; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      operands.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === '--config') i++;
+    else if (arg.startsWith('--config=') || PROGRAM_FLAGS.test(arg)) continue;
+    else if (arg.length > 1 && arg.startsWith('-')) break;
+    else operands.push(arg);
+  }
+  const [first, second] = operands;
+  return first === 'help' ? second : first;
 }
 
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   const verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
+    const named = commandNamed(argv.slice(2));
+    const program = buildProgram(named === undefined ? [] : [named]);
     await program.parseAsync(argv as string[]);
     return 0;
   } catch (err) {
     return reportError(err, verbose);
   } finally {
-    await Promise.all([closeRedis(), closeMysql()]);
+    await closeConnections();
   }
+}
+
+/** Close the shared Redis and MySQL connections if this run opened any — without loading their drivers to find out. */
+async function closeConnections(): Promise<void> {
+  await Promise.all([
+    isLoaded('infra/redis') ? lazyImport('infra/redis').closeRedis() : undefined,
+    isLoaded('infra/mysql') ? lazyImport('infra/mysql').closeMysql() : undefined,
+  ]);
 }
 
 function reportError(err: unknown, verbose: boolean): number {

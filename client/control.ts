@@ -15,7 +15,9 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { AnyTask } from '../core/job';
-import { Names, searchAttributes } from '../core/names';
+import type { StartedBy } from '../core/outcome';
+import { Names } from '../core/names';
+import { runSearchAttributes, searchAttributes } from '../core/search-attributes';
 import { instantPeriod, type Period } from '../core/period';
 import { scheduleSpacingSeconds, toTemporalCalendar, type TaskSchedule } from '../core/schedule';
 import { scheduledRun } from '../workflows/scheduled-run';
@@ -42,15 +44,15 @@ export class JobControl {
   }
 
   /** Create or unpause each task's schedule; start once-tasks. `now` also fires schedules at once. */
-  async start(job: string, tasks: readonly AnyTask[], options: { now?: boolean } = {}): Promise<TaskAction[]> {
+  async start(job: string, tasks: readonly AnyTask[], options: { now?: boolean; by?: StartedBy } = {}): Promise<TaskAction[]> {
     const actions: TaskAction[] = [];
     for (const task of tasks) {
       if (task.schedule.kind === 'once') {
-        actions.push(await this.startOnce(job, task));
+        actions.push(await this.startOnce(job, task, options.by));
         continue;
       }
       const id = this.names.scheduleId(job, task.name);
-      const created = await this.upsertSchedule(job, task);
+      const created = await this.upsertSchedule(job, task, options.by);
       let action = created ? 'schedule created' : 'schedule updated and unpaused';
       if (options.now) {
         // trigger() defaults to ALLOW_ALL: pass SKIP or --now breaks the one-run-at-a-time rule.
@@ -85,20 +87,20 @@ export class JobControl {
         if (err instanceof WorkflowNotFoundError) continue;
         throw err;
       }
-      const task = run.searchAttributes?.[searchAttributes.task.name]?.[0];
+      const task = run.typedSearchAttributes.get(searchAttributes.task);
       actions.push({ task: String(task ?? '?'), action: 'running run cancelled', id: run.workflowId });
     }
     return actions;
   }
 
-  async restart(job: string, tasks: readonly AnyTask[], options: { now?: boolean } = {}): Promise<TaskAction[]> {
+  async restart(job: string, tasks: readonly AnyTask[], options: { now?: boolean; by?: StartedBy } = {}): Promise<TaskAction[]> {
     const stopped = await this.stop(job, tasks);
     await this.waitUntilStopped(job, tasks);
     return [...stopped, ...(await this.start(job, tasks, options))];
   }
 
   /** The Schedule gflow keeps for a calendar or interval task. */
-  scheduleOptions(job: string, task: AnyTask): ScheduleOptions {
+  scheduleOptions(job: string, task: AnyTask, by?: StartedBy): ScheduleOptions {
     const schedule = task.schedule;
     if (schedule.kind === 'once') throw new Error(`task ${task.name} runs once and has no schedule`);
     const unit = schedule.kind === 'calendar' ? schedule.unit : 'instant';
@@ -110,7 +112,7 @@ export class JobControl {
         workflowType: scheduledRun,
         workflowId: this.names.scheduledTickId(job, task.name),
         taskQueue: this.names.sharedQueue,
-        args: [{ job, task: task.name, unit, zone: this.config.tz, prefix: this.config.prefix }],
+        args: [{ job, task: task.name, unit, zone: this.config.tz, prefix: this.config.prefix, ...(by && { startedBy: by }) }],
         typedSearchAttributes: this.attributes(job, task.name),
         staticSummary: `${job}.${task.name}: schedule fired`,
       },
@@ -128,8 +130,8 @@ export class JobControl {
     return { calendars: [toTemporalCalendar(schedule)], timezone: this.config.tz };
   }
 
-  private async upsertSchedule(job: string, task: AnyTask): Promise<boolean> {
-    const options = this.scheduleOptions(job, task);
+  private async upsertSchedule(job: string, task: AnyTask, by: StartedBy | undefined): Promise<boolean> {
+    const options = this.scheduleOptions(job, task, by);
     try {
       await this.client.schedule.create(options);
       return true;
@@ -148,17 +150,17 @@ export class JobControl {
     return false;
   }
 
-  private async startOnce(job: string, task: AnyTask): Promise<TaskAction> {
+  private async startOnce(job: string, task: AnyTask, by: StartedBy | undefined): Promise<TaskAction> {
     const id = this.names.onceRunId(job, task.name);
     const period: Period = instantPeriod(Date.now(), this.config.tz);
     try {
       await this.client.workflow.start(taskRun, {
         workflowId: id,
         taskQueue: this.names.sharedQueue,
-        args: [{ job, task: task.name, period, prefix: this.config.prefix }],
+        args: [{ job, task: task.name, period, prefix: this.config.prefix, origin: 'start', ...(by && { startedBy: by }) }],
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [...this.attributes(job, task.name), { key: searchAttributes.period, value: period.key }],
+        typedSearchAttributes: runSearchAttributes({ prefix: this.config.prefix, job, task: task.name, period: period.key }),
         staticSummary: `${job}.${task.name} once at ${period.key}`,
       });
       return { task: task.name, action: 'started once', id };
@@ -179,10 +181,6 @@ export class JobControl {
   }
 
   private attributes(job: string, task: string) {
-    return [
-      { key: searchAttributes.prefix, value: this.config.prefix },
-      { key: searchAttributes.job, value: job },
-      { key: searchAttributes.task, value: task },
-    ];
+    return runSearchAttributes({ prefix: this.config.prefix, job, task });
   }
 }

@@ -1,30 +1,34 @@
 /**
- * What a rerun planned, read back from Temporal: every run's input holds
- * the plan (continue-as-new carries it), so restore needs no bookkeeping of
- * its own.
+ * What a rerun planned, read back from the ledger (MySQL): the plan each
+ * rerun recorded when it started, so restore works from MySQL alone, long
+ * after Temporal's retention has dropped the rerun's history.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { usageError } from '../core/errors';
-import type { RerunStep } from '../activities/types';
+import type { AnyTask } from '../core/job';
+import type { Names } from '../core/names';
 import { periodsOf } from '../core/range';
+import { periodValuesOf } from '../core/report';
+import type { RerunStep } from '../activities/types';
+import type { Pool } from '../infra/mysql';
+import { getRerun, type LedgerRerun } from '../store/ledger/reruns';
 import type { RerunInput } from '../workflows/rerun';
 
-export async function rerunPlan(client: Client, rerunId: string): Promise<RerunInput> {
-  try {
-    // Any run of the chain starts with the plan (continue-as-new carries it unchanged): read the latest.
-    const history = await client.workflow.getHandle(rerunId).fetchHistory();
-    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-    const payload = started?.input?.payloads?.[0];
-    if (!payload?.data) throw usageError(`${rerunId} is not a rerun`);
-    return JSON.parse(Buffer.from(payload.data).toString('utf8')) as RerunInput;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw usageError(`no rerun ${JSON.stringify(rerunId)} (see gflow reruns)`);
-    throw err;
-  }
+/** A recorded rerun and its plan. @throws UserError (exit 2) for an unknown or pruned rerun. */
+export async function rerunPlan(pool: Pool, names: Names, rerunId: string): Promise<{ record: LedgerRerun; plan: RerunInput }> {
+  const record = await getRerun(pool, names, rerunId);
+  if (!record) throw usageError(`no rerun ${JSON.stringify(rerunId)} in the ledger (see gflow reruns)`);
+  if (record.prunedAt) throw usageError(`rerun ${rerunId} was pruned on ${record.prunedAt}: its backups and diffs are gone`);
+  return { record, plan: record.plan as RerunInput };
 }
 
-/** Every (task, period) step of the plan, optionally of one period, latest period first (the restore order). */
-export function restoreSteps(plan: RerunInput, period?: string): RerunStep[] {
+/**
+ * Every (task, period) step of the plan, optionally of one period, latest
+ * period first (the restore order). A single period of a task whose periods
+ * write each other's rows (retention fills earlier cohorts) is refused when
+ * other periods of the rerun touched the same rows: restoring it alone would
+ * leave rows that never existed.
+ */
+export function restoreSteps(plan: RerunInput, tasks: ReadonlyMap<string, AnyTask>, period?: string): RerunStep[] {
   const steps = plan.tasks.flatMap((t) =>
     periodsOf(t.range).map((p) => ({
       rerunId: plan.rerunId,
@@ -34,9 +38,28 @@ export function restoreSteps(plan: RerunInput, period?: string): RerunStep[] {
       ...(plan.filters.games && { games: plan.filters.games }),
     })),
   );
-  const chosen = period ? steps.filter((s) => s.period.key === period) : steps;
-  if (period && chosen.length === 0) {
+  if (period === undefined) return steps.sort((a, b) => b.period.start - a.period.start);
+  const chosen = steps.filter((s) => s.period.key === period);
+  if (chosen.length === 0) {
     throw usageError(`--period ${period} is not a period of rerun ${plan.rerunId} (${steps[0]?.period.key} .. ${steps.at(-1)?.period.key})`);
+  }
+  for (const step of chosen) {
+    const tables = tasks.get(step.task)?.reports ?? [];
+    const overlapping = steps.filter(
+      (other) =>
+        other.task === step.task &&
+        other.period.key !== step.period.key &&
+        tables.some((t) => {
+          const mine = new Set(periodValuesOf(t, step.period));
+          return periodValuesOf(t, other.period).some((v) => mine.has(v));
+        }),
+    );
+    if (overlapping.length > 0) {
+      const keys = [step, ...overlapping].map((s) => s.period.key).sort();
+      throw usageError(
+        `--period ${period}: periods of task ${step.task} write overlapping rows; restore periods ${keys[0]}..${keys.at(-1)} together (gflow restore ${plan.rerunId} without --period)`,
+      );
+    }
   }
   return chosen.sort((a, b) => b.period.start - a.period.start);
 }

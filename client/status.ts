@@ -5,12 +5,15 @@
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { RunSummary } from '../activities/types';
 import type { AnyTask } from '../core/job';
-import { Names, searchAttributes } from '../core/names';
+import { Names } from '../core/names';
+import { searchAttributes } from '../core/search-attributes';
 import { describeSchedule } from '../core/schedule';
-import { judgeVersions } from '../worker/build-id';
+import { judgeVersions } from '../core/versions';
 import type { Config } from '../infra/config';
+import type { Pool } from '../infra/mysql';
+import type { Outcome } from '../core/outcome';
+import { listRuns, runItems, type LedgerRun } from '../store/ledger/runs';
 
 export interface ScheduleState {
   readonly id: string;
@@ -26,7 +29,24 @@ export interface TaskStatus {
   readonly when: string;
   readonly schedule?: ScheduleState;
   readonly running: Array<{ id: string; period?: string; startedAt: string }>;
-  readonly last?: { id: string; status: string; closedAt?: string; summary?: RunSummary };
+  /** The last finished run started by the schedule or `gflow start`, from the ledger. */
+  readonly last?: LastRun;
+  /** The last finished rerun (or retry) of one of its periods, from the ledger. */
+  readonly lastRerun?: LastRun;
+}
+
+/** A finished run as `gflow top` shows it. */
+export interface LastRun {
+  readonly id: string;
+  readonly period: string;
+  readonly outcome: Outcome;
+  readonly closedAt?: string;
+  readonly itemsOk: number;
+  readonly itemsTotal: number;
+  readonly checkErrors: number;
+  readonly error?: string;
+  /** Items that failed, or were still pending when the run was cut off or cancelled. */
+  readonly failed: ReadonlyArray<{ readonly label: string; readonly error: string }>;
 }
 
 export interface LiveSlave {
@@ -84,32 +104,17 @@ export class StatusReader {
     const schedule = await this.schedule(job, task);
     const base = { job, task: task.name, when: describeSchedule(task.schedule, this.config.tz), ...(schedule && { schedule }) };
     if (!options.runs) return { ...base, running: [] };
-    return { ...base, running: await this.running(job, task.name), ...(await this.lastRun(job, task.name)) };
+    return { ...base, running: await this.running(job, task.name) };
   }
 
   private async running(job: string, task: string): Promise<TaskStatus['running']> {
     const out: TaskStatus['running'] = [];
     const query = `${this.names.runsQuery(job, { tasks: [task], running: true })} AND WorkflowType = 'taskRun'`;
     for await (const run of this.client.workflow.list({ query })) {
-      const period = run.searchAttributes?.[searchAttributes.period.name]?.[0];
+      const period = run.typedSearchAttributes.get(searchAttributes.period);
       out.push({ id: run.workflowId, ...(period !== undefined && { period: String(period) }), startedAt: run.startTime.toISOString() });
     }
     return out;
-  }
-
-  private async lastRun(job: string, task: string): Promise<Pick<TaskStatus, 'last'>> {
-    const query = `${this.names.runsQuery(job, { tasks: [task] })} AND WorkflowType = 'taskRun' AND ExecutionStatus != 'Running'`;
-    let latest: { workflowId: string; runId: string; status: string; closeTime?: Date } | undefined;
-    for await (const run of this.client.workflow.list({ query, pageSize: 20 })) {
-      if (!latest || (run.closeTime && latest.closeTime && run.closeTime > latest.closeTime)) {
-        latest = { workflowId: run.workflowId, runId: run.runId, status: run.status.name, closeTime: run.closeTime };
-      }
-    }
-    if (!latest) return {};
-    const last = { id: latest.workflowId, status: latest.status, ...(latest.closeTime && { closedAt: latest.closeTime.toISOString() }) };
-    if (latest.status !== 'COMPLETED') return { last };
-    const summary = (await this.client.workflow.getHandle(latest.workflowId, latest.runId).result()) as RunSummary;
-    return { last: { ...last, summary } };
   }
 
   /**
@@ -160,4 +165,30 @@ export class StatusReader {
     }
     return [...out.entries()].map(([identity, last]) => ({ identity, last }));
   }
+}
+
+/** The last scheduled (or started) run and the last rerun of the task, as the ledger recorded them. */
+export async function lastRuns(mysql: Pool, names: Names, job: string, task: string): Promise<Pick<TaskStatus, 'last' | 'lastRerun'>> {
+  const runs = (await listRuns(mysql, names, { job, task, limit: 200 })).filter((r) => r.outcome !== 'running');
+  const scheduled = runs.find((r) => r.origin === 'schedule' || r.origin === 'start');
+  const rerun = runs.find((r) => r.origin === 'rerun' || r.origin === 'retry');
+  return {
+    ...(scheduled && { last: await describeRun(mysql, names, scheduled) }),
+    ...(rerun && { lastRerun: await describeRun(mysql, names, rerun) }),
+  };
+}
+
+async function describeRun(mysql: Pool, names: Names, run: LedgerRun): Promise<LastRun> {
+  const items = run.itemsFailed + run.itemsPending > 0 ? await runItems(mysql, names, run.id) : [];
+  return {
+    id: run.workflowId,
+    period: run.periodKey,
+    outcome: run.outcome,
+    ...(run.finishedAt && { closedAt: run.finishedAt }),
+    itemsOk: run.itemsOk,
+    itemsTotal: run.itemsTotal,
+    checkErrors: run.checkErrors,
+    ...(run.error && { error: run.error }),
+    failed: items.filter((i) => i.outcome !== 'ok').map((i) => ({ label: i.label, error: i.error ?? i.outcome })),
+  };
 }

@@ -42,7 +42,7 @@ export const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}$/;
 /** A dependency: `job.task` or `layer.job.task`. */
 export const DEPENDENCY = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47}){1,2}$/;
 
-/** Split `waiteForTask` into job and task: the last part is the task. */
+/** Split `waitForTask` into job and task: the last part is the task. */
 export function parseDependency(spec: string): { job: string; task: string } {
   const dot = spec.lastIndexOf('.');
   return { job: spec.slice(0, dot), task: spec.slice(dot + 1) };
@@ -82,11 +82,40 @@ export interface RunFilters {
   readonly channel?: string;
 }
 
+/**
+ * One game as job code sees it (`ctx.game(id)`): where its data lives and
+ * whose days it counts in, resolved from the games registry. Clients are the
+ * process's pooled ones (one per URL), shared by every task; the registry
+ * row is cached per process for a minute, so a task may ask once per item.
+ *
+ * @example
+ * ```ts
+ * async execute(item, ctx) {
+ *   const game = await ctx.game(item.game);
+ *   const logins = await game.redis.scard(ctx.names.redisKey('logins', item.game, ctx.period.key)); // the game's own Redis
+ *   return { game: game.name, zone: game.zone, logins };
+ * }
+ * ```
+ */
+export interface GameContext {
+  readonly id: number;
+  /** The registry's display name (`game <id>` for a game not in the registry). */
+  readonly name: string;
+  /** Whether the games registry has this game; if not, everything below is the installation's default. */
+  readonly registered: boolean;
+  /** IANA zone whose days the game's activity and reports use: the registry's `tz`, else the configured zone. */
+  readonly zone: string;
+  /** The game's own Redis where the registry names one (`redis_url`), else the installation's `ctx.redis`. */
+  readonly redis: Redis;
+  /** The game's own MySQL where the registry names one (`mysql_url`), else `ctx.mysql`. Report tables stay in `ctx.mysql`. */
+  readonly mysql: Pool;
+}
+
 /** What every hook of a task receives. */
 export interface TaskContext {
   readonly job: string;
   readonly task: string;
-  /** The period this run computes (DESIGN.md "Periods"). */
+  /** The period this run computes (docs/architecture.md "Periods"). */
   readonly period: Period;
   /** The seed's `curTime()`: the start of the period, in epoch seconds. */
   curTime(): number;
@@ -94,6 +123,16 @@ export interface TaskContext {
   readonly redis: Redis;
   /** The process's pooled MySQL connections. */
   readonly mysql: Pool;
+  /**
+   * One game's Redis, MySQL, zone and name, from the games registry (cached
+   * per process; pooled clients shared). A game not in the registry resolves
+   * to the defaults, with `registered: false`.
+   * @example
+   * ```ts
+   * const { redis, zone } = await ctx.game(item.game);
+   * ```
+   */
+  game(id: number): Promise<GameContext>;
   /** Names under the configured prefix (Redis keys, MySQL schemas). */
   readonly names: Names;
   readonly log: TaskLogger;
@@ -171,16 +210,19 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
    * reruns back these rows up, diff them and can restore them.
    */
   readonly reports?: readonly ReportTable[];
-  /** Consistency checks run after every rerun period (seed business point 4). */
+  /** Consistency checks run after every run, scheduled or rerun; results are kept in the ledger. */
   readonly checks?: readonly ReportCheck[];
   /**
-   * Wait, before running, until this task's run for the same period has
-   * finished successfully: `'job.task'` or `'layer.job.task'` (the seed's
-   * `waiteForTask`). The wait is durable: restarts lose nothing.
+   * Wait, before running, until some run of this task for the same period
+   * (scheduled, rerun or retry) has succeeded, as the ledger records it:
+   * `'job.task'` or `'layer.job.task'`. The wait is durable: restarts lose nothing.
+   * @example `waitForTask: 'report.active'`
    */
+  readonly waitForTask?: string;
+  /** The original gflow's spelling of {@link waitForTask}; accepted as an alias. */
   readonly waiteForTask?: string;
   /**
-   * How long to wait for `waiteForTask` before giving up (and alerting).
+   * How long to wait for `waitForTask` before giving up (and alerting).
    * @defaultValue 1800 (30 minutes)
    */
   readonly waitGiveUpSeconds?: number;
@@ -208,6 +250,12 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
    * @defaultValue `'parallel'`
    */
   readonly rerunOrder?: 'parallel' | 'sequential';
+  /**
+   * Whether the task computes periods that have not ended yet (e.g. today's
+   * figures so far): only then may a rerun name an open period.
+   * @defaultValue false
+   */
+  readonly computesOpenPeriods?: boolean;
 }
 
 /** A task as loaded: its definition plus its parsed schedule. */
@@ -219,12 +267,54 @@ export interface Task<I extends object = GameItem, R = unknown> extends TaskDefi
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTask = Task<any, any>;
 
+/**
+ * One versioned change to the tables a job owns in the `<prefix>_report`
+ * schema. `gflow db migrate` (and `gflow setup`) apply a job's pending
+ * migrations after gflow's own, in version order, under the same lock, and
+ * record each in `<prefix>_meta.job_migrations` once all its statements ran.
+ *
+ * Name every table as `{report}.table`: gflow substitutes the installation's
+ * report schema, escaped (the only placeholder there is). MySQL commits DDL
+ * at once, so a migration interrupted half way runs again from its first
+ * statement: write each to be re-runnable (`CREATE TABLE IF NOT EXISTS`,
+ * MariaDB's `ADD COLUMN IF NOT EXISTS`). Never edit or renumber a version
+ * once shipped; add a new one.
+ *
+ * @example
+ * ```ts
+ * export default defineJob({
+ *   name: 'levels',
+ *   registerTask: [daily],
+ *   migrations: [
+ *     { version: 1, description: 'report_levels', up: `CREATE TABLE IF NOT EXISTS {report}.report_levels (
+ *         game_id INT UNSIGNED NOT NULL, day DATE NOT NULL, level SMALLINT UNSIGNED NOT NULL, users INT UNSIGNED NOT NULL,
+ *         PRIMARY KEY (game_id, day, level))` },
+ *     { version: 2, up: 'ALTER TABLE {report}.report_levels ADD COLUMN IF NOT EXISTS payers INT UNSIGNED NULL' },
+ *   ],
+ * });
+ * ```
+ */
+export interface JobMigration {
+  /** The job's schema version this migration brings it to: 1, 2, 3, … increasing in the list. */
+  readonly version: number;
+  /** Shown by `gflow db migrate`. @defaultValue `'<job> v<version>'` */
+  readonly description?: string;
+  /** One SQL statement, or several run in order; each names its tables as `{report}.table`. */
+  readonly up: string | readonly string[];
+}
+
 export interface JobDefinition {
   /** `job` or `layer.job`. */
   readonly name: string;
   readonly description?: string;
   /** The job's tasks, in order (the seed's `registerTask`). */
   readonly registerTask: readonly AnyTask[];
+  /**
+   * The DDL of the report tables the job's tasks write, versioned per job
+   * (see {@link JobMigration}); applied by `gflow db migrate`.
+   * @defaultValue none
+   */
+  readonly migrations?: readonly JobMigration[];
 }
 
 export interface Job extends JobDefinition {
@@ -259,15 +349,19 @@ export function defineTask<I extends object = GameItem, R = unknown>(definition:
       throw usageError(`task ${definition.name}: check on table ${JSON.stringify(check.table)}, which is not among its reports`);
     }
   }
-  if (definition.waiteForTask !== undefined && !DEPENDENCY.test(definition.waiteForTask)) {
-    throw usageError(`task ${definition.name}: waiteForTask ${JSON.stringify(definition.waiteForTask)} must name a task as "job.task" or "layer.job.task"`);
+  if (definition.waitForTask !== undefined && definition.waiteForTask !== undefined && definition.waitForTask !== definition.waiteForTask) {
+    throw usageError(`task ${definition.name}: waitForTask and its alias waiteForTask name different tasks; set one`);
+  }
+  const waitForTask = definition.waitForTask ?? definition.waiteForTask;
+  if (waitForTask !== undefined && (typeof waitForTask !== 'string' || !DEPENDENCY.test(waitForTask))) {
+    throw usageError(`task ${definition.name}: waitForTask ${JSON.stringify(waitForTask)} must name a task as "job.task" or "layer.job.task"`);
   }
   checkPositiveInt(definition.name, 'waitGiveUpSeconds', definition.waitGiveUpSeconds);
   checkPositiveInt(definition.name, 'executeTimeout', definition.executeTimeout);
   checkPositiveInt(definition.name, 'concurrency', definition.concurrency);
   checkPositiveInt(definition.name, 'maxAttempts', definition.maxAttempts);
   checkPositiveInt(definition.name, 'itemTimeoutSeconds', definition.itemTimeoutSeconds);
-  return Object.freeze({ ...definition, schedule });
+  return Object.freeze({ ...definition, ...(waitForTask !== undefined && { waitForTask, waiteForTask: waitForTask }), schedule });
 }
 
 /** Define a job from its tasks. */
@@ -286,7 +380,48 @@ export function defineJob(definition: JobDefinition): Job {
     if (byName.has(task.name)) throw usageError(`job ${definition.name}: task ${task.name} is registered twice`);
     byName.set(task.name, task);
   }
-  return Object.freeze({ ...definition, task: (name: string) => byName.get(name) });
+  const migrations = checkMigrations(definition.name, definition.migrations);
+  return Object.freeze({ ...definition, ...(migrations && { migrations }), task: (name: string) => byName.get(name) });
+}
+
+/** The placeholder a migration names the report schema by. */
+export const REPORT_SCHEMA_PLACEHOLDER = '{report}';
+
+/**
+ * Check a job's migrations when its file loads, so a bad one fails
+ * `gflow jobs` as well as `gflow db migrate`; returns them frozen, each
+ * statement as a list with trailing `;` removed (the pool runs one statement at a time).
+ */
+function checkMigrations(job: string, migrations: readonly JobMigration[] | undefined): readonly JobMigration[] | undefined {
+  if (migrations === undefined) return undefined;
+  if (!Array.isArray(migrations)) throw usageError(`job ${job}: migrations must be a list of { version, up }`);
+  let previous = 0;
+  return Object.freeze(
+    migrations.map((m: JobMigration) => {
+      const at = `job ${job}: migration ${JSON.stringify(m?.version)}`;
+      if (!m || typeof m !== 'object' || !Number.isInteger(m.version) || m.version < 1 || m.version > 1_000_000) {
+        throw usageError(`job ${job}: a migration's version must be a whole number from 1, got ${JSON.stringify(m?.version)}`);
+      }
+      if (m.version <= previous) throw usageError(`${at} is out of order or repeated: versions must increase (1, 2, 3, …)`);
+      previous = m.version;
+      if (m.description !== undefined && (typeof m.description !== 'string' || m.description.length > 255)) {
+        throw usageError(`${at}: description must be text of at most 255 chars`);
+      }
+      const list = typeof m.up === 'string' ? [m.up] : m.up;
+      if (!Array.isArray(list) || list.length === 0) throw usageError(`${at}: up must be an SQL statement or a non-empty list of them`);
+      const up = list.map((statement: unknown) => {
+        if (typeof statement !== 'string' || statement.trim() === '') throw usageError(`${at}: every statement must be non-empty SQL text`);
+        const text = statement.trim().replace(/;+$/, '').trimEnd();
+        if (!text.includes(REPORT_SCHEMA_PLACEHOLDER)) {
+          throw usageError(`${at}: name tables as ${REPORT_SCHEMA_PLACEHOLDER}.table (the report schema is the only one a job's migrations touch)`);
+        }
+        const other = /\{[A-Za-z_][A-Za-z0-9_]*\}/.exec(text.replaceAll(REPORT_SCHEMA_PLACEHOLDER, ''));
+        if (other) throw usageError(`${at}: unknown placeholder ${other[0]}; the only one is ${REPORT_SCHEMA_PLACEHOLDER}`);
+        return text;
+      });
+      return Object.freeze({ version: m.version, description: m.description ?? `${job} v${m.version}`, up: Object.freeze(up) });
+    }),
+  );
 }
 
 /** Report table and column names go into SQL: only plain identifiers. */

@@ -4,24 +4,21 @@
  * one Temporal, Redis and MySQL never clash, and no name is typed twice.
  * Pure code: safe to import from workflows.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { searchAttributes } from './search-attributes';
 
-/** Custom search attributes: register them on the server (`gflow setup`, or the embedded dev server does it). */
-export const searchAttributes = {
-  job: defineSearchAttributeKey('GflowJob', SearchAttributeType.KEYWORD),
-  task: defineSearchAttributeKey('GflowTask', SearchAttributeType.KEYWORD),
-  period: defineSearchAttributeKey('GflowPeriod', SearchAttributeType.KEYWORD),
-  prefix: defineSearchAttributeKey('GflowPrefix', SearchAttributeType.KEYWORD),
-  rerun: defineSearchAttributeKey('GflowRerun', SearchAttributeType.KEYWORD),
-} as const;
-
-/** The search attributes as the dev server's `--search-attribute Name=Type` flags and the operator API want them. */
-export const searchAttributeTypes: Record<string, 'Keyword'> = Object.fromEntries(
-  Object.values(searchAttributes).map((key) => [key.name, 'Keyword'] as const),
-);
+// The search attributes are listed once, in ./search-attributes; re-exported here for the many readers of names.
+export { searchAttributes, searchAttributeTypes } from './search-attributes';
 
 /** A prefix goes into MySQL schema names, Redis keys and Temporal ids: keep it to a safe alphabet. */
 export const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,30}$/;
+
+/** A name inside a Redis key (stream name, consumer group): no `:` so it cannot pose as another key's part. */
+export const KEY_PART = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Whether `value` may be one part of a Redis key: {@link KEY_PART}, and not only dots. */
+export function isKeyPart(value: unknown): value is string {
+  return typeof value === 'string' && KEY_PART.test(value) && !/^\.+$/.test(value);
+}
 
 /** The names of one installation. */
 export class Names {

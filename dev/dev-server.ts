@@ -8,7 +8,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { failure } from '../core/errors';
-import { searchAttributeTypes } from '../core/names';
+import { devServerSearchAttributeArgs } from '../core/search-attributes';
 
 export interface DevServerOptions {
   cli: string;
@@ -42,7 +42,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--db-filename', join(options.dataDir, 'temporal.db'),
     '--namespace', options.namespace ?? 'default',
     '--log-level', 'warn',
-    ...Object.entries(searchAttributeTypes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...devServerSearchAttributeArgs(),
   ];
   const child = spawn(options.cli, args, { stdio: ['ignore', log, log] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

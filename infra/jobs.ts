@@ -76,6 +76,21 @@ export function loadJobs(dir: string): JobRegistry {
   return registry;
 }
 
+/**
+ * The jobs of `dir`, or `undefined` when there is no such folder: for
+ * commands that also make sense without jobs (`gflow db migrate` then
+ * migrates gflow's own tables only). A job file that fails to load still fails.
+ *
+ * @example
+ * ```ts
+ * const jobs = loadJobsIfPresent(config.jobsDir)?.list() ?? [];
+ * ```
+ */
+export function loadJobsIfPresent(dir: string): JobRegistry | undefined {
+  if (!existsSync(dir)) return undefined;
+  return loadJobs(dir);
+}
+
 function loadJobFile(file: string, dir: string): Job {
   const shown = relative(process.cwd(), file) || file;
   let exported: unknown;

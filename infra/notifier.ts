@@ -72,7 +72,7 @@ export function createNotifier(options: NotifierOptions): Notifier | undefined {
 }
 
 /** What went wrong, as the workflow saw it. */
-export type IncidentKind = 'gamesFailed' | 'checksFailed' | 'timeout' | 'gaveUp';
+export type IncidentKind = 'runFailed' | 'gamesFailed' | 'checksFailed' | 'timeout' | 'gaveUp' | 'rolledBack';
 
 /** One incident: everything a receiver needs, every game it concerns, in one call. */
 export interface Incident {

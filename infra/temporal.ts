@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { failure } from '../core/errors';
+import { failure, usageError } from '../core/errors';
 import { searchAttributeTypes } from '../core/names';
 import type { Config } from './config';
 
@@ -51,6 +51,21 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
     return await NativeConnection.connect(connectOptions(config));
   } catch (err) {
     throw unreachable(config, err);
+  }
+}
+
+/**
+ * Refuse to work against a namespace that lacks gflow's search attributes:
+ * a run would fail its first workflow task (setting `GflowOutcome`) and hang.
+ * @throws UserError naming the missing attributes and `gflow setup`.
+ */
+export async function assertSearchAttributes(connection: Pick<NativeConnection, 'operatorService'>, config: Config): Promise<void> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });
+  const missing = Object.keys(searchAttributeTypes).filter((name) => !(name in (existing.customAttributes ?? {})));
+  if (missing.length > 0) {
+    throw usageError(
+      `Temporal namespace ${config.temporalNamespace} at ${temporalAddress(config)} lacks gflow's search attributes ${missing.join(', ')}: run gflow setup`,
+    );
   }
 }
 

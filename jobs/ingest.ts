@@ -18,12 +18,7 @@
  *
  * Start it with `gflow start ingest`; files are ingested with `gflow ingest`.
  */
-import { hostname } from 'node:os';
-import { defineJob, defineTask } from '../core/job';
-import { collectFor, defaultConsumerName } from '../store/activity/collector';
-import { dataSettings, landConfig } from '../store/config/runtime-config';
-import { gameRouting, listGames } from '../store/games/registry';
-import { RoutedWriter } from '../store/activity/ingest';
+import { collectStream, defineJob, defineTask, landConfiguration } from 'gflow';
 
 interface Part {
   readonly part: 'stream' | 'config';
@@ -35,24 +30,7 @@ const collect = defineTask<Part>({
   mapTask: () => [{ part: 'stream' }],
   itemTimeoutSeconds: 60,
   async execute(_item, ctx) {
-    const settings = await dataSettings(ctx.redis, ctx.names);
-    const routing = gameRouting(await listGames(ctx.mysql, ctx.names), { redis: ctx.redis, tz: ctx.period.zone });
-    const result = await collectFor(
-      {
-        redis: ctx.redis,
-        names: ctx.names,
-        stream: settings.ingest.stream,
-        group: settings.ingest.group,
-        consumer: defaultConsumerName(hostname(), process.pid),
-        writer: new RoutedWriter(ctx.names, routing.redisFor, settings.activity),
-        zoneFor: routing.zoneFor,
-        count: settings.ingest.batchSize,
-        minIdleMs: settings.ingest.minIdleSeconds * 1000,
-        onWritten: () => ctx.heartbeat(),
-      },
-      8_000,
-      ctx.signal,
-    );
+    const result = await collectStream(ctx, { budgetMs: 8_000 });
     if (result.rejected > 0 || result.retry > 0) ctx.log.warn('stream batch had problems', { ...result });
     return result;
   },
@@ -63,7 +41,7 @@ const landConfigTask = defineTask<Part>({
   sleepExecute: 60,
   mapTask: () => [{ part: 'config' }],
   async execute(_item, ctx) {
-    const result = await landConfig(ctx.redis, ctx.mysql, ctx.names);
+    const result = await landConfiguration(ctx);
     if (result.restored.length > 0) ctx.log.warn('configuration restored into Redis from MySQL', { keys: result.restored });
     return result;
   },

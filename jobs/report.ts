@@ -36,10 +36,10 @@
  * installation that zone, or rerun the day later.
  */
 import { DateTime } from 'luxon';
-import { defineJob, defineTask } from '../core/job';
-import { LocalDays } from '../store/activity/events';
+import { dayBounds, defineJob, defineTask } from 'gflow';
 import { activeFigures, onlineFigures, payFigures, retentionCells } from './report/compute';
 import { announce, openGame } from './report/game';
+import { REPORT_MIGRATIONS } from './report/schema';
 import {
   ACTIVE_CHECKS,
   ACTIVE_TABLE,
@@ -123,7 +123,7 @@ const onlineToday = defineTask({
     const { store, zone } = await openGame(item, ctx);
     // "Today" is the game's: a game in Asia/Shanghai starts its day 8 hours before UTC does.
     const day = DateTime.fromMillis(ctx.period.start, { zone }).toFormat('yyyyMMdd');
-    const elapsedSeconds = (ctx.period.start - LocalDays.dayBounds(day, zone).start) / 1000;
+    const elapsedSeconds = (ctx.period.start - dayBounds(day, zone).start) / 1000;
     // Up to and including the bucket now filling, so the row shows who is online right now.
     const upTo = Math.floor(elapsedSeconds / (store.settings.bucketMinutes * 60)) + 1;
     const figures = await onlineFigures(store, item.game, day, zone, upTo);
@@ -154,4 +154,6 @@ export default defineJob({
   name: 'report',
   description: 'Daily reports per game: active users, retention, online users, payments',
   registerTask: [active, retention, online, pay, onlineToday],
+  // The four tables above, created by `gflow db migrate` (report/schema.ts).
+  migrations: REPORT_MIGRATIONS,
 });

@@ -8,18 +8,20 @@
  */
 import { escapeId } from 'mysql2';
 import { usageError } from '../core/errors';
+import { GAME_ID_FORM, toGameId } from '../core/game';
+import { isKeyPart } from '../core/names';
 
-/** Largest game id: fits a signed 32-bit INT column everywhere. */
-export const MAX_GAME_ID = 2_147_483_647;
+// What a game id is lives in core/game; re-exported for the store's readers.
+export { isGameId, MAX_GAME_ID } from '../core/game';
 
 /** SQL names we declare: letters, digits and `_`, starting with a letter or `_`, at most 64 (MySQL's limit). */
 export const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-/** A name inside a Redis key (stream name, consumer group): no `:` so it cannot pose as another key's part. */
-export const KEY_PART = /^[A-Za-z0-9_.-]{1,64}$/;
+// What may be part of a Redis key is said with the other names, in core/names.
+export { KEY_PART } from '../core/names';
 
-/** A day as it appears in keys and periods. */
-export const DAY_KEY = /^\d{8}$/;
+// Day keys are core/day's: one date model.
+export { assertDayKey, DAY_KEY } from '../core/day';
 
 /**
  * A short, printable rendering of any value for an error message: a 10 KB
@@ -45,18 +47,9 @@ export function describeValue(value: unknown): string {
  * @throws UserError (exit 2) naming `where` and the accepted form.
  */
 export function parseGameId(value: unknown, where = 'game id'): number {
-  let id: number | undefined;
-  if (typeof value === 'number') id = value;
-  else if (typeof value === 'string' && /^[0-9]{1,10}$/.test(value)) id = Number(value);
-  if (id === undefined || !Number.isSafeInteger(id) || id < 1 || id > MAX_GAME_ID) {
-    throw usageError(`${where} ${describeValue(value)} is not valid: use a whole number from 1 to ${MAX_GAME_ID}`);
-  }
+  const id = toGameId(value);
+  if (id === undefined) throw usageError(`${where} ${describeValue(value)} is not valid: use ${GAME_ID_FORM}`);
   return id;
-}
-
-/** Whether `value` is a game id, without throwing (for validators that collect reasons). */
-export function isGameId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= MAX_GAME_ID;
 }
 
 /**
@@ -84,22 +77,7 @@ export function sqlId(...parts: readonly string[]): string {
  * @throws UserError (exit 2) for anything outside {@link KEY_PART} or made only of dots.
  */
 export function assertKeyPart(value: unknown, what = 'name'): asserts value is string {
-  if (typeof value !== 'string' || !KEY_PART.test(value) || /^\.+$/.test(value)) {
+  if (!isKeyPart(value)) {
     throw usageError(`${what} ${describeValue(value)} is not valid: use 1 to 64 letters, digits, _, . or -`);
   }
-}
-
-/**
- * Check a day key `YYYYMMDD` names a real calendar day.
- * @throws UserError (exit 2) otherwise.
- */
-export function assertDayKey(value: unknown, what = 'day'): asserts value is string {
-  if (typeof value === 'string' && DAY_KEY.test(value)) {
-    const y = Number(value.slice(0, 4));
-    const m = Number(value.slice(4, 6));
-    const d = Number(value.slice(6, 8));
-    const date = new Date(Date.UTC(y, m - 1, d));
-    if (y >= 1970 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d) return;
-  }
-  throw usageError(`${what} ${describeValue(value)} is not valid: use a calendar day as YYYYMMDD, e.g. 20261124`);
 }

@@ -1,18 +1,34 @@
 /**
- * The code version a slave runs: a short hash of the source gflow executes
- * on a slave (core, workflows, activities, workers, the jobs folder) and the
- * package version. Two processes with the same id run the same code; `gflow
- * top` compares the ids of live slaves with each other and with this
- * checkout, as the seed's `scopy` kept slaves in step.
+ * The code version a slave runs: a short hash of every gflow source file a
+ * slave can load and of the job files. Two processes with the same id run the
+ * same code; `gflow top` compares the ids of live slaves with each other and
+ * with this checkout, as the original gflow's `scopy` kept slaves in step.
+ *
+ * What is hashed is derived from what is in the package, not from a list of
+ * folders: every code file under the package root (so a new folder is covered
+ * the day it appears) except the folders no slave loads ({@link NOT_LOADED}),
+ * plus every file of the jobs folder, wherever it lives.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-const CODE_DIRS = ['core', 'workflows', 'activities', 'workers'] as const;
-/** Folders that hold no code a slave runs, even inside a jobs folder. */
-const SKIPPED = new Set(['node_modules', '.git', '.gflow', 'dist']);
+/**
+ * Folders under the package root that hold nothing a slave loads: tests,
+ * benchmarks, documentation, dependencies and generated or local state.
+ * Folders whose name starts with a dot (.git, .gflow, .ci) are skipped too.
+ */
+const NOT_LOADED = new Set(['test', 'bench', 'docs', 'node_modules', 'dist']);
+/** Folders skipped inside a jobs folder too: dependencies and build output are no job's source. */
+const NOT_SOURCE = new Set(['node_modules', 'dist']);
+/**
+ * What counts as code under the package root: what tsx loads (TypeScript and
+ * CommonJS JavaScript) and JSON (package.json carries the version and the
+ * dependency ranges, package-lock.json the dependency versions actually run,
+ * tsconfig.json the `gflow` path jobs import).
+ */
+const CODE_FILE = /\.(ts|mts|cts|js|cjs|json)$/;
 const ID_LENGTH = 12;
 
 const cache = new Map<string, string>();
@@ -34,11 +50,14 @@ export function computeBuildId(jobsDir: string, root: string = ROOT): string {
 
 function hashTree(root: string, jobsDir: string): string {
   const hash = createHash('sha256');
-  hash.update(`version ${packageVersion(root)}\n`);
-  const sections: Array<[label: string, dir: string]> = [...CODE_DIRS.map((d) => [d, join(root, d)] as [string, string]), ['jobs', jobsDir]];
-  for (const [label, dir] of sections) {
+  const sections: Array<[label: string, dir: string, files: string[]]> = [
+    ['gflow', root, listFiles(root, (name, depth) => !(depth === 0 && NOT_LOADED.has(name)) && !NOT_SOURCE.has(name), CODE_FILE)],
+    // Every file of the jobs folder: a job may read data or SQL files next to its code.
+    ['jobs', jobsDir, listFiles(jobsDir, (name) => !NOT_SOURCE.has(name))],
+  ];
+  for (const [label, dir, files] of sections) {
     // Paths are hashed relative to their section, so two checkouts in different places agree.
-    for (const file of listFiles(dir)) {
+    for (const file of files) {
       hash.update(`${label}/${relative(dir, file)}\n`);
       hash.update(readFileSync(file));
       hash.update('\n');
@@ -47,17 +66,12 @@ function hashTree(root: string, jobsDir: string): string {
   return hash.digest('hex').slice(0, ID_LENGTH);
 }
 
-function packageVersion(root: string): string {
-  try {
-    const parsed = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown };
-    return typeof parsed.version === 'string' ? parsed.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Every regular file under `dir`, sorted so the hash does not depend on directory order. */
-function listFiles(dir: string): string[] {
+/**
+ * Every regular file under `dir` whose name matches `file`, in folders that
+ * `enter` accepts (`depth` 0 for the folders directly in `dir`), sorted so the
+ * hash does not depend on directory order. Dot files and folders are skipped.
+ */
+function listFiles(dir: string, enter: (name: string, depth: number) => boolean, file: RegExp = /./, depth = 0): string[] {
   let entries: string[];
   try {
     entries = readdirSync(dir);
@@ -66,36 +80,12 @@ function listFiles(dir: string): string[] {
   }
   const out: string[] = [];
   for (const name of entries.sort()) {
-    if (SKIPPED.has(name) || name.startsWith('.')) continue;
+    if (name.startsWith('.')) continue;
     const path = join(dir, name);
     const stat = statSync(path, { throwIfNoEntry: false });
-    if (stat?.isDirectory()) out.push(...listFiles(path));
-    else if (stat?.isFile()) out.push(path);
+    if (stat?.isDirectory()) {
+      if (enter(name, depth)) out.push(...listFiles(path, enter, file, depth + 1));
+    } else if (stat?.isFile() && file.test(name)) out.push(path);
   }
   return out;
-}
-
-/** One live worker's code version, as `gflow top` judges it. */
-export interface VersionVerdict {
-  /** Why this slave's code looks out of step; absent when it matches. */
-  readonly warning?: string;
-}
-
-/**
- * Flags slaves whose build id differs from this checkout's, or (when this
- * checkout is not what the slaves run, e.g. `top` from a laptop) from the
- * build id most slaves run. Slaves without a build id (foreign workers,
- * older gflow) are flagged as unknown.
- */
-export function judgeVersions(buildIds: ReadonlyArray<string | undefined>, checkout: string): VersionVerdict[] {
-  const counts = new Map<string, number>();
-  for (const id of buildIds) if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const majority = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
-  const tie = majority !== undefined && [...counts.values()].filter((n) => n === counts.get(majority)).length > 1;
-  return buildIds.map((id) => {
-    if (id === undefined) return { warning: 'code version unknown (not a gflow slave, or an older gflow)' };
-    if (id === checkout) return {};
-    const others = counts.size > 1 && !tie && id !== majority && majority !== checkout ? `, and from most slaves (${majority})` : '';
-    return { warning: `runs code ${id}, not this checkout's ${checkout}${others}` };
-  });
 }

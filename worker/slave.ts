@@ -12,6 +12,7 @@ import { SLAVE_NAME } from '../core/job';
 import { Names } from '../core/names';
 import { createAlertActivities } from '../activities/alerts';
 import { createRerunActivities } from '../activities/rerun';
+import { createLedgerActivities } from '../activities/ledger';
 import { createRunActivities } from '../activities/run';
 import { listEnabledGames } from '../store/games/registry';
 import { computeBuildId } from './build-id';
@@ -21,7 +22,7 @@ import { createLogger, type Logger } from '../infra/logger';
 import { getMysql } from '../infra/mysql';
 import { getRedis } from '../infra/redis';
 import { installSdkLogging } from './sdk-logging';
-import { connectClient, connectWorker } from '../infra/temporal';
+import { assertSearchAttributes, connectClient, connectWorker } from '../infra/temporal';
 
 export const WORKFLOWS_PATH = resolve(__dirname, '../workflows/index.ts');
 
@@ -59,8 +60,10 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
   const names = new Names(config.prefix);
   const registry = loadJobs(config.jobsDir);
   const mysql = getMysql(config.mysqlUrl);
-  // Activities that look at other runs (dependencies) share one client, connected on first use.
+  // Activities that look at other runs (a period's writer) share one client, connected on first use.
   let client: Promise<Client> | undefined;
+  const buildId = computeBuildId(config.jobsDir);
+  const identity = `${slave}@${process.pid}#${buildId}`;
   const activities = {
     ...createRunActivities({
       config,
@@ -70,19 +73,26 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
       mysql,
       log,
       assignTask: async () => (await listEnabledGames(mysql, names)).map((g) => ({ game: g.id })),
-      temporal: () => (client ??= connectClient(config)),
+      identity,
     }),
-    ...createRerunActivities({ registry, names, mysql }),
+    ...createLedgerActivities({ registry, names, mysql, buildId, temporal: () => (client ??= connectClient(config)) }),
+    ...createRerunActivities({ registry, names, mysql, temporal: () => (client ??= connectClient(config)) }),
     ...createAlertActivities(config, { log: log.child('alerts') }),
   };
   const connection = await connectWorker(config);
+  try {
+    await assertSearchAttributes(connection, config);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
   const common = {
     connection,
     namespace: config.temporalNamespace,
     activities,
     shutdownGraceTime: `${options.shutdownGraceSeconds ?? 30}s`,
     // The build id rides in the identity: Temporal's poller list is then the one place `gflow top` reads versions from.
-    identity: `${slave}@${process.pid}#${computeBuildId(config.jobsDir)}`,
+    identity,
   } as const;
   const shared = await Worker.create({
     ...common,

@@ -5,10 +5,11 @@
  */
 import { isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { createAlertActivities, Incident } from '../activities/alerts';
+import { retryPolicy } from '../core/retry';
 
 const { notify } = proxyActivities<ReturnType<typeof createAlertActivities>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 6 },
+  retry: retryPolicy(6, { initialInterval: '2s', backoffCoefficient: 2 }),
 });
 
 export async function raise(incident: Incident): Promise<void> {

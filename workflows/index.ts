@@ -1,4 +1,5 @@
 /** The workflows a slave registers. Deterministic code only: no I/O, no Node built-ins. */
 export { taskRun } from './task-run';
 export { scheduledRun } from './scheduled-run';
-export { rerun, restore } from './rerun';
+export { rerun } from './rerun';
+export { restore } from './restore';

@@ -2,29 +2,47 @@
  * A rerun: for every period of a range, as durable steps, (a) back up the
  * rows the task owns, (b) recompute the period with `taskRun` — the code
  * path of scheduled runs, so a rerun of P computes what the schedule did —,
- * (c) run the task's checks, (d) diff the new rows against the backup.
+ * whose run checks the rows, (c) diff the new rows against the backup. The
+ * rerun holds the task's period in the ledger across all three, so no
+ * scheduled run or other rerun writes it in between, and records itself in
+ * the ledger (plan, who, why, outcome) so restore works from MySQL alone.
  *
  * Periods run with bounded parallelism (one at a time for tasks that ask),
  * each recompute a child workflow `<rerun>.<task>.<period>`. The rerun
  * continues as new every few hundred periods, so a year of days over
  * hundreds of games stays far inside Temporal's history limits.
  */
-import { continueAsNew, executeChild, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  ContinueAsNew,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { RerunActivities } from '../activities/rerun';
 import type { PeriodResult, RerunStep, RunSummary } from '../activities/types';
 import type { RunFilters } from '../core/job';
-import { Names, searchAttributes } from '../core/names';
+import type { StartedBy } from '../core/outcome';
+import { Names } from '../core/names';
 import type { Period } from '../core/period';
 import { periodsOf, type PeriodRange } from '../core/range';
+import { retryPolicy } from '../core/retry';
+import { runSearchAttributes } from '../core/search-attributes';
 import { rerunProgressQuery, type RerunProgress } from './messages';
 import { raise } from './alerts';
+import { claimPeriod, releasePeriod } from './period-lock';
 import { mapBounded } from './pool';
 import { failureMessage } from './failures';
 import { taskRun } from './task-run';
 
-const { rerunSnapshot, rerunVerify } = proxyActivities<RerunActivities>({
+const { rerunSnapshot, rerunDiff, rerunOpen, rerunClose, rerunsAhead } = proxyActivities<RerunActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
+  retry: retryPolicy(undefined, { initialInterval: '1s', maximumInterval: '30s' }),
 });
 
 /** Periods a run handles before it continues as new: ~25 history events each, far below the 51,200 limit. */
@@ -42,6 +60,10 @@ export interface RerunInput {
   readonly prefix: string;
   readonly tasks: readonly RerunTaskPlan[];
   readonly filters: RunFilters;
+  /** A rerun of a range, or a retry of chosen cells (recorded as such in the ledger). @defaultValue `'rerun'` */
+  readonly kind?: 'rerun' | 'retry';
+  /** Who started it, and why. */
+  readonly startedBy?: StartedBy;
   /** Periods recomputed at once. */
   readonly parallelism: number;
   /** Periods per workflow run before continuing as new. @defaultValue 200 */
@@ -82,6 +104,44 @@ export async function rerun(input: RerunInput): Promise<RerunResult> {
     running: [...running],
   }));
 
+  if (!input.carried) {
+    const { rerunId, job, filters, kind, startedBy } = input;
+    await rerunOpen({ rerunId, job, kind: kind ?? 'rerun', plan: input, filters, ...(startedBy && { startedBy }), startedAt: startedAt });
+  }
+  try {
+    if (!input.carried) await waitForRerunsAhead(input);
+    return await runAll(input, names, work, results, startedAt, done, running, (n) => (done = n));
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => rerunClose(input.rerunId, 'cancelled', summaryOf(input, results, startedAt), Date.now()));
+    } else if (!isContinueAsNew(err)) {
+      await rerunClose(input.rerunId, 'failed', { ...summaryOf(input, results, startedAt), error: failureMessage(err) }, Date.now());
+    }
+    throw err;
+  }
+}
+
+/** Overlapping reruns run one after the other, in the order they started (durable timers; restarts lose nothing). */
+async function waitForRerunsAhead(input: RerunInput): Promise<void> {
+  for (let wait = 1; ; wait = Math.min(30, wait * 2)) {
+    const ahead = await rerunsAhead(input.job, input.rerunId, input.tasks);
+    if (ahead.length === 0) return;
+    setCurrentDetails(`waiting for the overlapping rerun ${ahead.join(', ')} to finish`);
+    await sleep(`${wait}s`);
+  }
+}
+
+async function runAll(
+  input: RerunInput,
+  names: Names,
+  work: readonly WorkItem[],
+  results: PeriodResult[],
+  startedAt: number,
+  from: number,
+  running: Set<string>,
+  setDone: (n: number) => void,
+): Promise<RerunResult> {
+  let done = from;
   const stopAt = Math.min(work.length, done + (input.periodsPerRun ?? PERIODS_PER_RUN));
   while (done < stopAt) {
     // One task at a time, so a sequential task's periods stay in order and parallel ones share the bound.
@@ -97,12 +157,20 @@ export async function rerun(input: RerunInput): Promise<RerunResult> {
     });
     results.push(...out);
     done += batch.length;
+    setDone(done);
   }
 
   if (done < work.length) {
     await continueAsNew<typeof rerun>({ ...input, carried: { done, results, startedAt } });
   }
   await alertOnce(input, results);
+  const summary = summaryOf(input, results, startedAt);
+  const periodsOk = results.filter((r) => !r.error && r.gamesFailed.length === 0 && r.checkErrors === 0).length;
+  await rerunClose(input.rerunId, periodsOk === results.length ? 'ok' : periodsOk === 0 && results.every((r) => r.error) ? 'failed' : 'partial', summary, Date.now());
+  return summary;
+}
+
+function summaryOf(input: RerunInput, results: readonly PeriodResult[], startedAt: number): RerunResult {
   return {
     rerunId: input.rerunId,
     job: input.job,
@@ -112,6 +180,11 @@ export async function rerun(input: RerunInput): Promise<RerunResult> {
     startedAt: new Date(startedAt).toISOString(),
     durationMs: Date.now() - startedAt,
   };
+}
+
+/** continueAsNew() ends the run by throwing; that is no failure to record. */
+function isContinueAsNew(err: unknown): boolean {
+  return err instanceof ContinueAsNew;
 }
 
 /** One alert for the whole rerun: the periods whose checks failed, and the games that failed, with their periods. */
@@ -131,7 +204,7 @@ async function alertOnce(input: RerunInput, results: readonly PeriodResult[]): P
     });
   }
   const failed = results.flatMap((r) => [
-    ...r.gamesFailed.map((label) => ({ label: `${label} ${r.task} ${r.period.key}`, error: 'failed' })),
+    ...r.failures.map((f) => ({ ...(f.game !== undefined && { game: f.game }), label: `${f.label} ${r.task} ${r.period.key}`, error: f.error })),
     ...(r.error ? [{ label: `${r.task} ${r.period.key}`, error: r.error }] : []),
   ]);
   if (failed.length > 0) {
@@ -147,40 +220,57 @@ async function runPeriod(input: RerunInput, names: Names, { plan, period }: Work
     period,
     ...(input.filters.games && { games: input.filters.games }),
   };
-  const empty = { task: plan.task, period, added: 0, removed: 0, changed: 0, checkErrors: 0, checkWarnings: 0, gamesFailed: [] as string[] };
+  const empty = { task: plan.task, period, added: 0, removed: 0, changed: 0, checkErrors: 0, checkWarnings: 0, gamesFailed: [] as string[], failures: [] as PeriodResult['failures'] };
+  const holder = workflowInfo().workflowId;
+  const taskPeriod = { job: input.job, task: plan.task, period };
+  let claimed = false;
   try {
+    // Backup, recompute and diff see no other writer: a scheduled run of this period or another rerun waits.
+    await claimPeriod(taskPeriod, holder);
+    claimed = true;
     await rerunSnapshot(step);
     const summary: RunSummary = await executeChild(taskRun, {
       workflowId: names.rerunPeriodId(input.rerunId, plan.task, period.key),
       // The rerun alerts once for all its periods, not once per period.
-      args: [{ job: input.job, task: plan.task, period, prefix: input.prefix, filters: input.filters, alerts: false }],
-      typedSearchAttributes: [
-        { key: searchAttributes.prefix, value: input.prefix },
-        { key: searchAttributes.job, value: input.job },
-        { key: searchAttributes.task, value: plan.task },
-        { key: searchAttributes.period, value: period.key },
-        { key: searchAttributes.rerun, value: input.rerunId },
+      args: [
+        {
+          job: input.job,
+          task: plan.task,
+          period,
+          prefix: input.prefix,
+          filters: input.filters,
+          alerts: false,
+          origin: input.kind ?? 'rerun',
+          rerunId: input.rerunId,
+          periodHeldBy: holder,
+          ...(input.startedBy && { startedBy: input.startedBy }),
+        },
       ],
+      typedSearchAttributes: runSearchAttributes({ prefix: input.prefix, job: input.job, task: plan.task, period: period.key, rerun: input.rerunId }),
       staticSummary: `rerun ${input.rerunId}: ${input.job}.${plan.task} for ${period.key}`,
     });
-    const { added, removed, changed, errors, warnings } = await rerunVerify(step, summary.games);
-    return { ...empty, added, removed, changed, checkErrors: errors, checkWarnings: warnings, gamesFailed: summary.failed.map((f) => f.label) };
+    const { added, removed, changed } = await rerunDiff(step);
+    const pending = (summary.timedOut?.pending ?? []).map((label) => ({ label, error: `pending when the run was cut off after ${summary.timedOut!.afterSeconds} s` }));
+    return {
+      ...empty,
+      added,
+      removed,
+      changed,
+      checkErrors: summary.checkErrors,
+      checkWarnings: summary.checkWarnings,
+      gamesFailed: [...summary.failed.map((f) => f.label), ...pending.map((p) => p.label)],
+      failures: [
+        ...summary.failed,
+        ...pending,
+        ...(summary.gaveUpWaitingFor ? [{ label: 'dependency', error: `gave up waiting for ${summary.gaveUpWaitingFor}; ran anyway` }] : []),
+        ...(summary.afterExecute?.ok === false ? [{ label: 'afterExecute', error: summary.afterExecute.error ?? 'failed' }] : []),
+      ],
+    };
   } catch (err) {
     if (isCancellation(err)) throw err;
     // A period that cannot be recomputed is recorded; the other periods go on.
     return { ...empty, error: failureMessage(err) };
+  } finally {
+    if (claimed) await releasePeriod(taskPeriod, holder);
   }
-}
-
-/** Put a rerun's backups back, period by period, latest first so each row ends at its earliest backup. */
-export async function restore(input: { readonly steps: readonly RerunStep[] }): Promise<{ periods: number; deleted: number; restored: number }> {
-  const { restoreBackup } = proxyActivities<RerunActivities>({ startToCloseTimeout: '5 minutes', retry: { maximumInterval: '30s' } });
-  let deleted = 0;
-  let restored = 0;
-  for (const step of input.steps) {
-    const r = await restoreBackup(step);
-    deleted += r.deleted;
-    restored += r.restored;
-  }
-  return { periods: input.steps.length, deleted, restored };
 }

@@ -6,16 +6,14 @@
  * run per task at a time (the seed's singleton).
  */
 import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { RunSummary } from '../activities/types';
-import { Names, searchAttributes } from '../core/names';
+import { Names } from '../core/names';
 import { instantPeriod, periodForFireTime, type Period } from '../core/period';
 import type { PeriodUnit } from '../core/schedule';
+import { runSearchAttributes, scheduledStartTime } from '../core/search-attributes';
+import type { StartedBy } from '../core/outcome';
 import { taskRun } from './task-run';
-
-/** Set by the server on every scheduled run: when it was due. */
-const scheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 export interface ScheduledRunInput {
   readonly job: string;
@@ -25,6 +23,8 @@ export interface ScheduledRunInput {
   /** IANA zone the schedule fires in and periods are cut in. */
   readonly zone: string;
   readonly prefix: string;
+  /** Who started the schedule (`gflow start`), recorded with each run it fires. */
+  readonly startedBy?: StartedBy;
 }
 
 export type ScheduledRunResult = RunSummary | { readonly skipped: string; readonly period: string };
@@ -38,13 +38,8 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
   try {
     return await executeChild(taskRun, {
       workflowId,
-      args: [{ job: input.job, task: input.task, period, prefix: input.prefix }],
-      typedSearchAttributes: [
-        { key: searchAttributes.prefix, value: input.prefix },
-        { key: searchAttributes.job, value: input.job },
-        { key: searchAttributes.task, value: input.task },
-        { key: searchAttributes.period, value: period.key },
-      ],
+      args: [{ job: input.job, task: input.task, period, prefix: input.prefix, origin: 'schedule', ...(input.startedBy && { startedBy: input.startedBy }) }],
+      typedSearchAttributes: runSearchAttributes({ prefix: input.prefix, job: input.job, task: input.task, period: period.key }),
       staticSummary: `${input.job}.${input.task} for ${period.key}`,
     });
   } catch (err) {

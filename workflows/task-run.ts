@@ -1,8 +1,10 @@
 /**
- * One run of one task for one period: wait for the task it depends on
- * (if any), `mapTask` → one `execute` activity per item (bounded
- * concurrency, each item isolated from the others' failures, the whole
- * within the run's time limit) → `afterExecute` with every result → a summary.
+ * One run of one task for one period: record it in the ledger, claim the
+ * task's period (one writer at a time), wait for the task it depends on (if
+ * any), `mapTask` → one `execute` activity per item (bounded concurrency,
+ * each item isolated from the others' failures, the whole within the run's
+ * time limit) → `afterExecute` → the task's checks → the outcome, written to
+ * the ledger and shown in Temporal (`GflowOutcome`, the run's details).
  *
  * Started by a schedule (through `scheduledRun`), by `gflow start` for a
  * once-task, and by reruns: one code path for every way a period is computed.
@@ -15,86 +17,183 @@ import {
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Incident } from '../activities/alerts';
+import type { CheckCounts, LedgerActivities } from '../activities/ledger';
 import type { RunActivities } from '../activities/run';
-import type { ItemOutcome, PlannedItem, RunInput, RunPlan, RunProgress, RunSettings, RunSummary } from '../activities/types';
-import { Names } from '../core/names';
+import type { ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunProgress, RunSettings, RunSummary } from '../activities/types';
+import { Names, searchAttributes } from '../core/names';
+import { decideOutcome, outcomeWords, type FinalOutcome } from '../core/outcome';
+import type { LedgerItem } from '../activities/ledger';
 import { raise } from './alerts';
 import { failureMessage } from './failures';
 import { progressQuery } from './messages';
+import { claimPeriod, releasePeriod } from './period-lock';
 import { mapBounded } from './pool';
+import { DEPENDENCY_GAVE_UP, retryPolicy } from '../core/retry';
 
-const { dependencyState, planRun, afterExecute } = proxyActivities<RunActivities>({
+const { planRun, afterExecute } = proxyActivities<RunActivities>({
   startToCloseTimeout: '10 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
+  // A slave killed mid-mapTask is noticed within a minute, not after the 10-minute limit.
+  heartbeatTimeout: '1 minute',
+  retry: retryPolicy(5),
+});
+
+const { ledgerOpen, ledgerClose, dependencyState, runChecks } = proxyActivities<LedgerActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: retryPolicy(10),
 });
 
 // Reading the task's definition does no I/O: a local activity spares a round trip through the server.
 const { runSettings } = proxyLocalActivities<RunActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
+  retry: retryPolicy(5),
 });
 
+/** An item's error text kept in the ledger and in the run's result. */
+const MAX_ERROR_CHARS = 2000;
+
 export async function taskRun(input: RunInput): Promise<RunSummary> {
-  const startedAt = Date.now();
+  const startedAt = workflowInfo().startTime.getTime();
   const names = new Names(input.prefix);
+  const holder = input.periodHeldBy ?? workflowInfo().workflowId;
   let progress: RunProgress = { total: 0, done: 0, failed: 0 };
   setHandler(progressQuery, () => progress);
 
-  const settings = await runSettings(input);
-  const gaveUpWaitingFor = settings.dependency ? await waitForDependency(input, settings.dependency) : undefined;
-  if (gaveUpWaitingFor) await alert(input, 'gaveUp', `gave up waiting for ${gaveUpWaitingFor} after ${settings.dependency!.giveUpSeconds} s; running anyway`);
-
-  const plan = await planRun(input);
-  progress = { ...progress, total: plan.items.length };
+  const ledgerId = await ledgerOpen(input, startedAt);
+  let plan: RunPlan | undefined;
   const outcomes = new Map<number, ItemOutcome>();
-  const itemsScope = new CancellationScope();
-  const items = itemsScope.run(() =>
-    mapBounded(plan.items, plan.concurrency, async (item) => {
-      const outcome = await runItem(input, plan, item, names);
-      outcomes.set(item.index, outcome);
-      progress = { ...progress, done: progress.done + 1, failed: progress.failed + (outcome.ok ? 0 : 1) };
-    }),
-  );
-  const timedOut = await withinLimit(items, itemsScope, settings.timeoutSeconds);
-
-  const settled = plan.items.flatMap((i) => outcomes.get(i.index) ?? []);
-  let after: RunSummary['afterExecute'];
-  if (plan.hasAfterExecute) {
-    try {
-      await afterExecute(input, settled, plan.items);
-      after = { ok: true };
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      after = { ok: false, error: failureMessage(err) };
+  let claimed = false;
+  try {
+    if (input.periodHeldBy === undefined) {
+      await claimPeriod(input, holder);
+      claimed = true;
     }
-  }
+    const settings = await runSettings(input);
+    const gaveUpWaitingFor = settings.dependency ? await waitForDependency(input, settings.dependency) : undefined;
+    if (gaveUpWaitingFor) await alert(input, 'gaveUp', `gave up waiting for ${gaveUpWaitingFor} after ${settings.dependency!.giveUpSeconds} s; running anyway`);
 
-  const failed = settled.flatMap((o) => (o.ok ? [] : [{ label: o.label, ...(o.game !== undefined && { game: o.game }), error: o.error }]));
-  if (failed.length > 0) await alert(input, 'gamesFailed', `${failed.length} of ${plan.items.length} items failed`, failed);
-  if (timedOut) {
-    const pending = plan.items.filter((i) => !outcomes.has(i.index)).map((i) => ({ ...(i.game !== undefined && { game: i.game }), label: i.label, error: 'pending at the time limit' }));
-    await alert(input, 'timeout', `cut off after ${settings.timeoutSeconds} s, ${pending.length} items pending`, pending);
+    setCurrentDetails('mapping items');
+    const planned = await planRun(input);
+    plan = planned;
+    progress = { ...progress, total: planned.items.length };
+    setCurrentDetails(`running ${planned.items.length} items`);
+    const itemsScope = new CancellationScope();
+    const items = itemsScope.run(() =>
+      mapBounded(planned.items, planned.concurrency, async (item) => {
+        const outcome = await runItem(input, planned, item, names);
+        outcomes.set(item.index, outcome);
+        progress = { ...progress, done: progress.done + 1, failed: progress.failed + (outcome.ok ? 0 : 1) };
+      }),
+    );
+    const timedOut = await withinLimit(items, itemsScope, settings.timeoutSeconds);
+
+    const settled = planned.items.flatMap((i) => outcomes.get(i.index) ?? []);
+    let after: RunSummary['afterExecute'];
+    if (planned.hasAfterExecute) {
+      try {
+        await afterExecute(input, settled, planned.items);
+        after = { ok: true };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        after = { ok: false, error: failureMessage(err) };
+      }
+    }
+
+    const games = [...new Set(planned.items.flatMap((i) => (i.game === undefined ? [] : [i.game])))];
+    const checks = await runChecks(input, ledgerId, games);
+    const failed = settled.flatMap((o) => (o.ok ? [] : [{ label: o.label, ...(o.game !== undefined && { game: o.game }), error: o.error }]));
+    const pending = planned.items.filter((i) => !outcomes.has(i.index));
+    const outcome = decideOutcome({ cancelled: false, timedOut, itemsFailed: failed.length, afterExecuteFailed: after?.ok === false });
+    const summary: RunSummary = {
+      outcome,
+      ledgerId,
+      checkErrors: checks.errors,
+      checkWarnings: checks.warnings,
+      job: input.job,
+      task: input.task,
+      period: input.period.key,
+      items: planned.items.length,
+      ok: settled.length - failed.length,
+      games,
+      failed,
+      ...(after && { afterExecute: after }),
+      ...(timedOut && { timedOut: { afterSeconds: settings.timeoutSeconds!, pending: pending.map((i) => i.label) } }),
+      ...(gaveUpWaitingFor && { gaveUpWaitingFor }),
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: Date.now() - startedAt,
+    };
+    await record(ledgerId, outcome, planned, outcomes, detailsOf(summary));
+    await alertOutcome(input, summary, pending, checks);
+    return summary;
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const cause = cancelled ? undefined : failureMessage(err);
+    await CancellationScope.nonCancellable(async () => {
+      const outcome = decideOutcome({ cancelled, error: cause ?? '', timedOut: false, itemsFailed: 0, afterExecuteFailed: false });
+      const details = cancelled
+        ? `cancelled${plan ? `; ${outcomes.size} of ${plan.items.length} items had finished` : ''}`
+        : `failed: ${cause}`;
+      await record(ledgerId, outcome, plan, outcomes, details, cause);
+      if (!cancelled) await alert(input, 'runFailed', `run failed: ${cause}`);
+    });
+    throw err;
+  } finally {
+    if (claimed) await releasePeriod(input, holder);
   }
+}
+
+/** Ledger, search attribute and the run's details: the three places an outcome shows. */
+async function record(ledgerId: number, outcome: FinalOutcome, plan: RunPlan | undefined, outcomes: ReadonlyMap<number, ItemOutcome>, details: string, error?: string): Promise<void> {
+  const items: LedgerItem[] = (plan?.items ?? []).map((item) => ledgerItem(item, outcomes.get(item.index), outcome));
+  await ledgerClose(ledgerId, { outcome, finishedAt: Date.now(), items, ...(error !== undefined && { error: error.slice(0, MAX_ERROR_CHARS) }) });
+  upsertSearchAttributes([{ key: searchAttributes.outcome, value: outcome }]);
+  setCurrentDetails(details);
+}
+
+function ledgerItem(item: PlannedItem, settled: ItemOutcome | undefined, runOutcome: FinalOutcome): LedgerItem {
+  const base = { index: item.index, label: item.label, ...(item.game !== undefined && { game: item.game }) };
+  if (!settled) return { ...base, ...(item.slave && { slave: item.slave }), attempts: 0, outcome: runOutcome === 'cancelled' ? 'cancelled' : 'pending' };
+  const where = settled.ranOn ?? settled.slave;
   return {
-    job: input.job,
-    task: input.task,
-    period: input.period.key,
-    items: plan.items.length,
-    ok: settled.length - failed.length,
-    games: [...new Set(plan.items.flatMap((i) => (i.game === undefined ? [] : [i.game])))],
-    failed,
-    ...(after && { afterExecute: after }),
-    ...(timedOut && { timedOut: { afterSeconds: settings.timeoutSeconds!, pending: plan.items.filter((i) => !outcomes.has(i.index)).map((i) => i.label) } }),
-    ...(gaveUpWaitingFor && { gaveUpWaitingFor }),
-    startedAt: new Date(startedAt).toISOString(),
-    durationMs: Date.now() - startedAt,
+    ...base,
+    ...(where && { slave: where }),
+    attempts: settled.attempts ?? 1,
+    outcome: settled.ok ? 'ok' : 'failed',
+    ...(!settled.ok && { error: settled.error.slice(0, MAX_ERROR_CHARS) }),
+    ...(settled.durationMs !== undefined && { durationMs: settled.durationMs }),
   };
+}
+
+/** "2 of 200 games failed: game 7: …": what the web UI shows as the run's details. */
+function detailsOf(summary: RunSummary): string {
+  const parts = [`${outcomeWords(summary.outcome)}: ${summary.ok} of ${summary.items} items ok`];
+  if (summary.failed.length > 0) {
+    parts.push(`${summary.failed.length} of ${summary.items} failed: ${summary.failed.slice(0, 3).map((f) => `${f.label}: ${f.error}`).join('; ')}${summary.failed.length > 3 ? '; …' : ''}`);
+  }
+  if (summary.timedOut) parts.push(`cut off after ${summary.timedOut.afterSeconds} s with ${summary.timedOut.pending.length} pending`);
+  if (summary.checkErrors > 0) parts.push(`${summary.checkErrors} check errors`);
+  if (summary.afterExecute?.ok === false) parts.push(`afterExecute failed: ${summary.afterExecute.error}`);
+  return parts.join('; ');
+}
+
+async function alertOutcome(input: RunInput, summary: RunSummary, pending: readonly PlannedItem[], checks: CheckCounts): Promise<void> {
+  if (summary.failed.length > 0) await alert(input, 'gamesFailed', `${summary.failed.length} of ${summary.items} items failed`, summary.failed);
+  if (summary.timedOut) {
+    await alert(
+      input,
+      'timeout',
+      `cut off after ${summary.timedOut.afterSeconds} s, ${pending.length} items pending`,
+      pending.map((i) => ({ ...(i.game !== undefined && { game: i.game }), label: i.label, error: 'pending at the time limit' })),
+    );
+  }
+  if (checks.errors > 0) await alert(input, 'checksFailed', `${checks.errors} check errors (gflow status shows them)`, checks.firstErrors);
 }
 
 /**
@@ -125,21 +224,27 @@ async function withinLimit(items: Promise<unknown>, itemsScope: CancellationScop
   return true;
 }
 
-/** Wait, with durable timers, until the dependency's run for this period succeeded or the give-up time passed. */
+/**
+ * Wait, with durable timers, until some run of the dependency for this
+ * period succeeded (the ledger knows: scheduled, rerun or retry) or the
+ * give-up time passed. Polls fast first, so a dependency that just finished
+ * is seen at once.
+ */
 async function waitForDependency(input: RunInput, dep: NonNullable<RunSettings['dependency']>): Promise<string | undefined> {
   const name = `${dep.job}.${dep.task}`;
   const deadline = workflowInfo().startTime.getTime() + dep.giveUpSeconds * 1000;
-  const pollMs = Math.min(30_000, Math.max(1000, (dep.giveUpSeconds * 1000) / 20));
-  for (;;) {
+  const longest = Math.min(30_000, Math.max(1000, (dep.giveUpSeconds * 1000) / 20));
+  for (let pollMs = 1000; ; pollMs = Math.min(longest, pollMs * 2)) {
     if ((await dependencyState(input, dep.job, dep.task)) === 'succeeded') return undefined;
     if (Date.now() >= deadline) break;
+    setCurrentDetails(`waiting for ${name} ${input.period.key} to succeed`);
     await sleep(Math.min(pollMs, deadline - Date.now()));
   }
   if (dep.onGiveUp === 'fail') {
     await alert(input, 'gaveUp', `gave up waiting for ${name} after ${dep.giveUpSeconds} s; run failed`);
     throw ApplicationFailure.create({
       message: `gave up waiting for ${name} (period ${input.period.key}) after ${dep.giveUpSeconds} s`,
-      type: 'DependencyGaveUp',
+      type: DEPENDENCY_GAVE_UP,
       nonRetryable: true,
     });
   }
@@ -148,33 +253,43 @@ async function waitForDependency(input: RunInput, dep: NonNullable<RunSettings['
 
 async function runItem(input: RunInput, plan: RunPlan, item: PlannedItem, names: Names): Promise<ItemOutcome> {
   const base = { index: item.index, label: item.label, ...(item.game !== undefined && { game: item.game }), ...(item.slave && { slave: item.slave }) };
+  const ran = (done: ExecutedItem): ItemOutcome => ({ ...base, ok: true, result: done.result, attempts: done.attempt, ranOn: done.ranOn, durationMs: done.durationMs });
+  const failed = (err: unknown): ItemOutcome => ({ ...base, ok: false, error: failureMessage(err), attempts: attemptsOf(err, plan) });
   try {
-    return { ...base, ok: true, result: await execute(input, plan, item, item.slave ? names.slaveQueue(item.slave) : workflowInfo().taskQueue) };
+    return ran(await execute(input, plan, item, item.slave ? names.slaveQueue(item.slave) : workflowInfo().taskQueue));
   } catch (err) {
     if (isCancellation(err)) throw err;
     if (item.slave && isScheduleToStartTimeout(err)) {
       if (plan.slaveFallback === 'shared') {
         try {
-          return { ...base, ok: true, result: await execute(input, plan, item, workflowInfo().taskQueue) };
+          return ran(await execute(input, plan, item, workflowInfo().taskQueue));
         } catch (retryErr) {
           if (isCancellation(retryErr)) throw retryErr;
-          return { ...base, ok: false, error: failureMessage(retryErr) };
+          return failed(retryErr);
         }
       }
-      return { ...base, ok: false, error: `slave ${item.slave} unavailable (no worker polled its queue for ${plan.slaveWaitSeconds} s)` };
+      return { ...base, ok: false, error: `slave ${item.slave} unavailable (no worker polled its queue for ${plan.slaveWaitSeconds} s)`, attempts: 0 };
     }
-    return { ...base, ok: false, error: failureMessage(err) };
+    return failed(err);
   }
 }
 
-function execute(input: RunInput, plan: RunPlan, item: PlannedItem, taskQueue: string): Promise<unknown> {
+/** A non-retryable failure ends after its first attempt that says so; otherwise the policy ran out. */
+function attemptsOf(err: unknown, plan: RunPlan): number {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure && cause.nonRetryable ? 1 : plan.maxAttempts;
+}
+
+function execute(input: RunInput, plan: RunPlan, item: PlannedItem, taskQueue: string): Promise<ExecutedItem> {
   const pinned = taskQueue !== workflowInfo().taskQueue;
   const options: ActivityOptions = {
     taskQueue,
     startToCloseTimeout: `${plan.itemTimeoutSeconds}s`,
+    // gflow heartbeats every item while it runs: a killed slave's item is retried elsewhere within a minute.
+    heartbeatTimeout: '1 minute',
     // A pinned item waits for its slave a bounded time; that timeout is never retried.
     ...(pinned && { scheduleToStartTimeout: `${plan.slaveWaitSeconds}s` }),
-    retry: { maximumAttempts: plan.maxAttempts, nonRetryableErrorTypes: ['UserError', 'UnknownTask'] },
+    retry: retryPolicy(plan.maxAttempts),
     summary: `${item.label} · ${input.period.key}`,
   };
   return proxyActivities<RunActivities>(options).executeItem(input, item);

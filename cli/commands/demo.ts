@@ -9,27 +9,15 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
-import { failure, usageError } from '../../core/errors';
-import { Names } from '../../core/names';
-import { dataSettings } from '../../store/config/runtime-config';
-import { addGame, gameRouting, getGame, listGames, validateGame } from '../../store/games/registry';
-import { ingestStream } from '../../store/activity/ingest';
-import { migrate } from '../../store/schema/migrations';
-import { synthDays, synthGames, synthJsonChunks, windowEndingYesterday, type SynthGame, type SynthOptions } from '../../dev/synth';
-import { RETENTION_DAYS } from '../../jobs/report/compute';
-import { readCohorts, readDaily } from '../../jobs/report/read';
+import { failure } from '../../core/errors';
+import type { Names } from '../../core/names';
+import { parseWholeNumber } from '../../core/parse';
+import type { SynthGame, SynthOptions } from '../../dev/synth';
 import type { Config } from '../../infra/config';
-import { embeddedServer, waitForSignal } from '../../dev/embedded';
-import { loadJobs } from '../../infra/jobs';
-import { getMysql, pingMysql } from '../../infra/mysql';
-import { getRedis, pingRedis } from '../../infra/redis';
-import { planRerun, startRerun } from '../../client/reruns';
-import { temporalAddress } from '../../infra/temporal';
-import { createSlave, type Slave } from '../../worker/slave';
+import type { Slave } from '../../worker/slave';
 import type { RerunResult } from '../../workflows/rerun';
-import { cliContext, print, printTable } from '../context';
+import { cliContext, lazyImport, print, printTable } from '../context';
 import { watchRerun } from '../rerun/watch';
-import { withClient } from '../../client/connect';
 
 /** The `report` job's daily tasks: the ones a day range recomputes. */
 const REPORT_TASKS = ['active', 'retention', 'online', 'pay'];
@@ -66,37 +54,45 @@ Examples:
   $ gflow demo --seed 7 --out studio.jsonl && gflow ingest studio.jsonl`)
     .action(async function (this: Command, options: DemoOptions) {
       const { config, log } = cliContext(this);
-      const days = whole(options.days, '--days', 1, 400);
+      const days = parseWholeNumber(options.days, '--days', { min: 1, max: 400 });
+      const { synthDays, synthGames, windowEndingYesterday } = lazyImport('dev/synth');
       const synth: SynthOptions = {
-        games: whole(options.games, '--games', 1, 100),
+        games: parseWholeNumber(options.games, '--games', { min: 1, max: 100 }),
         days,
-        users: whole(options.users, '--users', 1, 50_000_000),
+        users: parseWholeNumber(options.users, '--users', { min: 1, max: 50_000_000 }),
         seed: options.seed,
         firstDay: windowEndingYesterday(days, config.tz),
         zone: config.tz,
       };
       if (options.out) return writeEvents(synth, options.out);
+      const uiPort = parseWholeNumber(options.uiPort, '--ui-port', { min: 1, max: 65_535 });
 
-      const registry = loadJobs(config.jobsDir);
+      const registry = lazyImport('infra/jobs').loadJobs(config.jobsDir);
       const tasks = registry.tasks('report', REPORT_TASKS);
-      await pingRedis(config.redisUrl);
+      const { getMysql, pingMysql } = lazyImport('infra/mysql');
+      await lazyImport('infra/redis').pingRedis(config.redisUrl);
       await pingMysql(config.mysqlUrl);
+      const { Names } = lazyImport('core/names');
       const names = new Names(config.prefix);
       const mysql = getMysql(config.mysqlUrl);
-      await migrate(mysql, names);
+      await lazyImport('store/schema/migrations').migrate(mysql, names, { jobs: registry.list() });
+      const { addGame, getGame, validateGame } = lazyImport('store/games/registry');
       const games = synthGames(synth);
       for (const game of games) if (!(await getGame(mysql, names, game.id))) await addGame(mysql, names, validateGame({ id: game.id, name: game.name }));
       const dayList = synthDays(synth);
       const [first, last] = [dayList[0]!, dayList[dayList.length - 1]!];
       await ingest(config, names, synth, log.info);
 
-      const server = await embeddedServer(config, Number(options.uiPort), log.info);
+      const { embeddedServer, waitForSignal } = lazyImport('dev/embedded');
+      const server = await embeddedServer(config, uiPort, log.info);
       const stopSignal = waitForSignal();
       try {
+        const { createSlave } = lazyImport('worker/slave');
         const slaves = await Promise.all(SLAVES.map((slave) => createSlave({ config, slave, shutdownGraceSeconds: 5 })));
         const running = slaves.map((s) => s.run());
         try {
-          const result = await withClient(config, async (client) => {
+          const { planRerun, startRerun } = lazyImport('client/reruns');
+          const result = await lazyImport('client/connect').withClient(config, async (client) => {
             const input = planRerun(config, {
               job: 'report',
               tasks,
@@ -115,7 +111,7 @@ Examples:
           await printReports(config, names, games, first, last, days);
           printWhereToLook(config, result.rerunId, server?.uiUrl);
           if (!options.exit) {
-            print(`Temporal: ${temporalAddress(config)}. Slaves ${SLAVES.join(', ')} are running; press Ctrl-C to stop.`);
+            print(`Temporal: ${lazyImport('infra/temporal').temporalAddress(config)}. Slaves ${SLAVES.join(', ')} are running; press Ctrl-C to stop.`);
             await stopSignal;
           }
           if (!result.ok) throw failure(`rerun ${result.rerunId} did not fully succeed (see above; gflow diff ${result.rerunId})`);
@@ -129,6 +125,7 @@ Examples:
 }
 
 async function writeEvents(synth: SynthOptions, file: string): Promise<void> {
+  const { synthDays, synthGames, synthJsonChunks } = lazyImport('dev/synth');
   let events = 0;
   function* counted(): Generator<string> {
     for (const chunk of synthJsonChunks(synth)) {
@@ -143,10 +140,12 @@ async function writeEvents(synth: SynthOptions, file: string): Promise<void> {
 }
 
 async function ingest(config: Config, names: Names, synth: SynthOptions, say: (m: string) => void): Promise<void> {
-  const redis = getRedis(config.redisUrl);
-  const [registered, settings] = await Promise.all([listGames(getMysql(config.mysqlUrl), names), dataSettings(redis, names)]);
+  const { gameRouting, listGames } = lazyImport('store/games/registry');
+  const { dataSettings } = lazyImport('store/config/runtime-config');
+  const redis = lazyImport('infra/redis').getRedis(config.redisUrl);
+  const [registered, settings] = await Promise.all([listGames(lazyImport('infra/mysql').getMysql(config.mysqlUrl), names), dataSettings(redis, names)]);
   const started = Date.now();
-  const report = await ingestStream(Readable.from(synthJsonChunks(synth)), 'synthetic studio', {
+  const report = await lazyImport('store/activity/ingest').ingestStream(Readable.from(lazyImport('dev/synth').synthJsonChunks(synth)), 'synthetic studio', {
     names,
     ...gameRouting(registered, { redis, tz: config.tz }),
     settings: settings.activity,
@@ -169,11 +168,12 @@ function printRerun(result: RerunResult): void {
 }
 
 async function printReports(config: Config, names: Names, games: readonly SynthGame[], first: string, last: string, days: number): Promise<void> {
-  const mysql = getMysql(config.mysqlUrl);
+  const { readCohorts, readDaily } = lazyImport('jobs/report/read');
+  const mysql = lazyImport('infra/mysql').getMysql(config.mysqlUrl);
   const ids = games.map((g) => g.id);
   const [daily, cohorts] = await Promise.all([readDaily(mysql, names, ids, first, last), readCohorts(mysql, names, ids, first, last)]);
   // A dN column is shown only if the window can fill it for some cohort.
-  const shown = RETENTION_DAYS.filter((n) => n < days);
+  const shown = lazyImport('jobs/report/compute').RETENTION_DAYS.filter((n) => n < days);
   for (const game of games) {
     print();
     print(`${game.name} (game ${game.id}, ${game.users} players)`);
@@ -213,7 +213,7 @@ function printWhereToLook(config: Config, rerunId: string, ui: string | undefine
     print(`Web UI: ${ui}/namespaces/${ns}/workflows/${encodeURIComponent(rerunId)}`);
     print(`  every report run: ${ui}/namespaces/${ns}/workflows?query=${encodeURIComponent(query)}`);
   } else {
-    print(`In the web UI of Temporal at ${temporalAddress(config)}, namespace ${ns}: workflow ${rerunId}`);
+    print(`In the web UI of Temporal at ${lazyImport('infra/temporal').temporalAddress(config)}, namespace ${ns}: workflow ${rerunId}`);
     print(`  every report run: the query ${query}`);
   }
   print(`  what changed: gflow diff ${rerunId}`);
@@ -222,9 +222,4 @@ function printWhereToLook(config: Config, rerunId: string, ui: string | undefine
 async function stop(slaves: readonly Slave[], running: ReadonlyArray<Promise<void>>): Promise<void> {
   for (const s of slaves) s.shutdown();
   await Promise.all(running);
-}
-
-function whole(value: string, option: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw usageError(`${option} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
-  return Number(value);
 }

@@ -6,17 +6,8 @@
  */
 import { Command } from 'commander';
 import type { RunSummary } from '../../activities/types';
-import { Names } from '../../core/names';
-import { migrate } from '../../store/schema/migrations';
-import { JobControl } from '../../client/control';
-import { embeddedServer, ensureSampleGames, waitForSignal } from '../../dev/embedded';
-import { loadJobs } from '../../infra/jobs';
-import { getMysql, pingMysql } from '../../infra/mysql';
-import { pingRedis } from '../../infra/redis';
-import { temporalAddress } from '../../infra/temporal';
-import { createSlave } from '../../worker/slave';
-import { cliContext, print, printTable } from '../context';
-import { withClient } from '../../client/connect';
+import { parseWholeNumber } from '../../core/parse';
+import { cliContext, lazyImport, print, printTable } from '../context';
 
 interface DevOptions {
   slave: string;
@@ -38,25 +29,30 @@ Examples:
   $ TEMPORAL_ADDRESS=temporal:7233 gflow dev   use a running cluster instead`)
     .action(async function (this: Command, jobName: string, options: DevOptions) {
       const { config, log } = cliContext(this);
-      const registry = loadJobs(config.jobsDir);
+      const uiPort = parseWholeNumber(options.uiPort, '--ui-port', { min: 1, max: 65_535 });
+      const registry = lazyImport('infra/jobs').loadJobs(config.jobsDir);
       const tasks = registry.tasks(jobName);
-      await pingRedis(config.redisUrl);
+      const { getMysql, pingMysql } = lazyImport('infra/mysql');
+      await lazyImport('infra/redis').pingRedis(config.redisUrl);
       await pingMysql(config.mysqlUrl);
 
+      const { Names } = lazyImport('core/names');
+      const { embeddedServer, ensureSampleGames, waitForSignal } = lazyImport('dev/embedded');
       const names = new Names(config.prefix);
       const mysql = getMysql(config.mysqlUrl);
-      const { applied } = await migrate(mysql, names);
+      const { applied } = await lazyImport('store/schema/migrations').migrate(mysql, names, { jobs: registry.list() });
       if (applied.length > 0) log.info(`MySQL schemas ${names.schema('meta')}, _tag, _report, _log migrated: ${applied.join(', ')}`);
       const samples = await ensureSampleGames(mysql, names);
       if (samples.length > 0) log.info(`games registry was empty: registered sample games ${samples.join(', ')}`);
 
-      const server = await embeddedServer(config, Number(options.uiPort), log.info);
+      const server = await embeddedServer(config, uiPort, log.info);
       const stopSignal = waitForSignal();
       try {
-        const slave = await createSlave({ config, slave: options.slave });
+        const slave = await lazyImport('worker/slave').createSlave({ config, slave: options.slave });
         const running = slave.run();
         try {
-          const actions = await withClient(config, async (client) => {
+          const { JobControl } = lazyImport('client/control');
+          const actions = await lazyImport('client/connect').withClient(config, async (client) => {
             const control = new JobControl(client, config);
             const done = await control.start(jobName, tasks, { now: true });
             printTable(['task', 'action', 'id'], done.map((a) => [a.task, a.action, a.id]));
@@ -71,7 +67,7 @@ Examples:
           print(`Web UI: ${ui}/namespaces/${config.temporalNamespace}/workflows?query=${encodeURIComponent(`GflowJob="${jobName}"`)}`);
           for (const a of actions) print(`  ${a.task}: ${ui}/namespaces/${config.temporalNamespace}/workflows/${encodeURIComponent(a.id)}`);
           if (!options.exit) {
-            print(`Temporal: ${temporalAddress(config)}. Slave ${slave.name} is running; press Ctrl-C to stop.`);
+            print(`Temporal: ${lazyImport('infra/temporal').temporalAddress(config)}. Slave ${slave.name} is running; press Ctrl-C to stop.`);
             await stopSignal;
           }
         } finally {

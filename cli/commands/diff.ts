@@ -1,9 +1,6 @@
 /** `gflow diff <rerun>`: what a rerun changed, row by row, column by column. */
 import { Command } from 'commander';
-import { Names } from '../../core/names';
-import { readDiff } from '../../store/reruns/backup';
-import { getMysql } from '../../infra/mysql';
-import { cliContext, listOption, print, printJson, printTable } from '../context';
+import { cliContext, lazyImport, listOption, print, printJson, printTable } from '../context';
 import { parseFilters } from '../rerun/filters';
 
 export function diffCommand(): Command {
@@ -11,7 +8,7 @@ export function diffCommand(): Command {
     .description("show a rerun's diff: rows added, removed and changed, with old → new values")
     .argument('<rerun>', 'a rerun id (see gflow reruns)')
     .option('--period <key>', 'only this period (e.g. 20150420)')
-    .option('-g, --games <ids>', 'only these games (comma-separated)', listOption)
+    .option('-g, --games <ids>', 'only these games (comma-separated)', listOption('-g'))
     .option('--json', 'print as JSON')
     .addHelpText('after', `
 Examples:
@@ -20,7 +17,9 @@ Examples:
     .action(async function (this: Command, rerunId: string, options: { period?: string; games?: string[]; json?: boolean }) {
       const { config } = cliContext(this);
       const { games } = parseFilters({ games: options.games });
-      const rows = await readDiff(getMysql(config.mysqlUrl), new Names(config.prefix), rerunId, {
+      const { readDiff } = lazyImport('store/reruns/backup');
+      const { Names } = lazyImport('core/names');
+      const rows = await readDiff(lazyImport('infra/mysql').getMysql(config.mysqlUrl), new Names(config.prefix), rerunId, {
         ...(options.period && { period: options.period }),
         ...(games && { games }),
       });

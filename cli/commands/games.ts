@@ -1,10 +1,9 @@
-/** `gflow games add|list|disable|enable`: the games registry. */
+/** `gflow games add|update|list|disable|enable`: the games registry. */
 import { Command } from 'commander';
-import { Names } from '../../core/names';
-import { addGame, listGames, publicGame, setGameEnabled, validateGame } from '../../store/games/registry';
-import { parseGameId } from '../../store/identifiers';
-import { getMysql } from '../../infra/mysql';
-import { cliContext, print, printJson, printTable } from '../context';
+import type { Names } from '../../core/names';
+import type { Config } from '../../infra/config';
+import type { Pool } from '../../infra/mysql';
+import { cliContext, lazyImport, print, printJson, printTable } from '../context';
 
 interface AddOptions {
   name?: string;
@@ -17,6 +16,7 @@ export function gamesCommand(): Command {
   const games = new Command('games').description('the games registry: one report item per enabled game').addHelpText('after', `
 Examples:
   $ gflow games add 7 --name "Dragon Saga" --tz Asia/Shanghai
+  $ gflow games update 7 --redis redis://10.0.0.9:6379
   $ gflow games list --json
   $ gflow games disable 7`);
 
@@ -33,9 +33,36 @@ Examples:
   $ gflow games add 12 --redis redis://10.0.0.5:6379 --mysql mysql://report@10.0.0.6:3306`)
     .action(async function (this: Command, id: string, options: AddOptions) {
       const { config } = cliContext(this);
+      const { addGame, validateGame } = lazyImport('store/games/registry');
       const game = validateGame({ id, name: options.name, tz: options.tz, redisUrl: options.redis, mysqlUrl: options.mysql });
-      const added = await addGame(getMysql(config.mysqlUrl), new Names(config.prefix), game);
+      const { mysql, names } = registryOf(config);
+      const added = await addGame(mysql, names, game);
       print(`added game ${added.id} (${added.name})`);
+    });
+
+  games
+    .command('update <id>')
+    .description("change a registered game's name, zone or URLs (only the options given; records who and when)")
+    .option('--name <name>', 'display name')
+    .option('--redis <url>', "the game's own Redis: redis://host:port[/db] or rediss://…")
+    .option('--mysql <url>', "the game's own MySQL: mysql://[user:password@]host:port[/database]")
+    .option('--tz <zone>', 'IANA time zone of its days')
+    .addHelpText('after', `
+Running slaves keep their clients for the old URLs until they restart.
+
+Examples:
+  $ gflow games update 12 --redis redis://10.0.0.9:6379
+  $ gflow games update 7 --name "Dragon Saga" --tz Asia/Shanghai`)
+    .action(async function (this: Command, id: string, options: AddOptions) {
+      const { config } = cliContext(this);
+      const { updateGame, validateGameChanges } = lazyImport('store/games/registry');
+      const { parseGameId } = lazyImport('store/identifiers');
+      // Checked before connecting: a bad id or URL is refused (exit 2) even with MySQL down.
+      const gameId = parseGameId(id, 'game id');
+      const changes = validateGameChanges({ name: options.name, tz: options.tz, redisUrl: options.redis, mysqlUrl: options.mysql });
+      const { mysql, names } = registryOf(config);
+      const updated = await updateGame(mysql, names, gameId, changes);
+      print(`updated game ${updated.id} (${updated.name}): ${Object.keys(changes).join(', ')}`);
     });
 
   games
@@ -48,7 +75,9 @@ Examples:
   $ gflow games list --json | jq '.[] | select(.enabled) | .id'`)
     .action(async function (this: Command, options: { json?: boolean }) {
       const { config } = cliContext(this);
-      const all = (await listGames(getMysql(config.mysqlUrl), new Names(config.prefix))).map(publicGame);
+      const { listGames, publicGame } = lazyImport('store/games/registry');
+      const { mysql, names } = registryOf(config);
+      const all = (await listGames(mysql, names)).map(publicGame);
       if (options.json) return printJson(all);
       if (all.length === 0) return print('no games registered (gflow games add <id>)');
       printTable(
@@ -66,9 +95,17 @@ Examples:
   $ gflow games ${verb} 7`)
       .action(async function (this: Command, id: string) {
         const { config } = cliContext(this);
-        const game = await setGameEnabled(getMysql(config.mysqlUrl), new Names(config.prefix), parseGameId(id, 'game id'), enabled);
+        const { parseGameId } = lazyImport('store/identifiers');
+        const { mysql, names } = registryOf(config);
+        const game = await lazyImport('store/games/registry').setGameEnabled(mysql, names, parseGameId(id, 'game id'), enabled);
         print(`game ${game.id} (${game.name}) ${enabled ? 'enabled' : 'disabled'}`);
       });
   }
   return games;
+}
+
+/** Where the games registry is: the MySQL pool and the installation's names. */
+function registryOf(config: Config): { mysql: Pool; names: Names } {
+  const { Names } = lazyImport('core/names');
+  return { mysql: lazyImport('infra/mysql').getMysql(config.mysqlUrl), names: new Names(config.prefix) };
 }

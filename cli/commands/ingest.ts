@@ -1,13 +1,8 @@
 /** `gflow ingest <file|->...`: load JSON-lines player events into the activity stores. */
 import { Command } from 'commander';
-import { failure, usageError } from '../../core/errors';
-import { Names } from '../../core/names';
-import { dataSettings } from '../../store/config/runtime-config';
-import { gameRouting, listGames } from '../../store/games/registry';
-import { formatReport, ingestFiles } from '../../store/activity/ingest';
-import { getMysql } from '../../infra/mysql';
-import { getRedis, pingRedis } from '../../infra/redis';
-import { cliContext, print, printJson } from '../context';
+import { failure } from '../../core/errors';
+import { parseWholeNumber } from '../../core/parse';
+import { cliContext, lazyImport, print, printJson } from '../context';
 
 interface IngestCliOptions {
   batchSize: string;
@@ -35,29 +30,32 @@ Examples:
   $ gflow ingest a.jsonl b.jsonl --json`)
     .action(async function (this: Command, files: string[], options: IngestCliOptions) {
       const { config } = cliContext(this);
-      const batchSize = wholeOption(options.batchSize, '--batch-size', 1, 1_000_000);
-      const maxReported = wholeOption(options.showErrors, '--show-errors', 0, 100_000);
+      const batchSize = parseWholeNumber(options.batchSize, '--batch-size', { min: 1, max: 1_000_000 });
+      const maxReported = parseWholeNumber(options.showErrors, '--show-errors', { min: 0, max: 100_000 });
+      const { getRedis, pingRedis } = lazyImport('infra/redis');
+      const { gameRouting, listGames } = lazyImport('store/games/registry');
+      const { dataSettings } = lazyImport('store/config/runtime-config');
+      const { formatReport, ingestFiles } = lazyImport('store/activity/ingest');
+      const { Names } = lazyImport('core/names');
       await pingRedis(config.redisUrl);
       const names = new Names(config.prefix);
       const redis = getRedis(config.redisUrl);
-      const [games, settings] = await Promise.all([listGames(getMysql(config.mysqlUrl), names), dataSettings(redis, names)]);
+      const [games, settings] = await Promise.all([listGames(lazyImport('infra/mysql').getMysql(config.mysqlUrl), names), dataSettings(redis, names)]);
       const routing = gameRouting(games, { redis, tz: config.tz });
       const report = await ingestFiles(files, { names, ...routing, settings: settings.activity, batchSize, maxReported });
       if (options.json) printJson(report);
       else for (const line of formatReport(report)) print(line);
       const failedEvents = Object.values(report.failedGames).reduce((n, f) => n + f.events, 0);
+      const failedGames = Object.keys(report.failedGames);
       if (report.rejected > 0 || failedEvents > 0) {
         throw failure(
-          [report.rejected > 0 ? `${report.rejected} of ${report.lines} lines rejected` : '', failedEvents > 0 ? `${failedEvents} events not written` : '']
+          [
+            report.rejected > 0 ? `${report.rejected} of ${report.lines} lines rejected` : '',
+            failedEvents > 0 ? `${failedEvents} events of game${failedGames.length > 1 ? 's' : ''} ${failedGames.join(', ')} set aside (not written)` : '',
+          ]
             .filter(Boolean)
             .join(', '),
         );
       }
     });
-}
-
-function wholeOption(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw usageError(`${flag} ${JSON.stringify(value)} is not valid: use a whole number from ${min} to ${max}`);
-  return n;
 }

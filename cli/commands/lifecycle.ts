@@ -4,11 +4,9 @@
  */
 import { Command } from 'commander';
 import { usageError, UserError } from '../../core/errors';
-import { JobControl, type TaskAction } from '../../client/control';
-import { loadJobs } from '../../infra/jobs';
-import { cliContext, listOption, printJson, printTable } from '../context';
+import type { TaskAction } from '../../client/control';
+import { cliContext, lazyImport, listOption, printJson, printTable } from '../context';
 import { rerunAction, type RerunOptions } from '../rerun/start';
-import { warnIfNoSlaves, withClient } from '../../client/connect';
 
 interface LifecycleOptions {
   tasks?: string[];
@@ -51,7 +49,7 @@ export function lifecycleCommand(verb: Verb): Command {
   const command = new Command(verb)
     .description(DESCRIPTIONS[verb])
     .argument('<job>', 'job name (see gflow jobs)')
-    .option('-t, --tasks <names>', 'only these tasks (comma-separated)', listOption)
+    .option('-t, --tasks <names>', 'only these tasks (comma-separated)', listOption('-t'))
     .option('--json', 'print what was done as JSON')
     .addHelpText('after', EXAMPLES[verb]);
   if (verb === 'start') command.option('--now', 'also fire the schedules at once (overlap SKIP)');
@@ -61,7 +59,9 @@ export function lifecycleCommand(verb: Verb): Command {
     if (options.date !== undefined) return rerunAction(this, job, options as RerunOptions);
     if (options.games || options.servers || options.channel) throw usageError('-g, -s and -c filter a rerun: use them with -d <range>');
     const { config, log } = cliContext(this);
-    const tasks = loadJobs(config.jobsDir).tasks(job, options.tasks ?? []);
+    const tasks = lazyImport('infra/jobs').loadJobs(config.jobsDir).tasks(job, options.tasks ?? []);
+    const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
+    const { JobControl } = lazyImport('client/control');
     const actions = await withClient(config, async (client) => {
       if (verb !== 'stop') await warnIfNoSlaves(client, config, log);
       const control = new JobControl(client, config);
@@ -79,7 +79,7 @@ export function lifecycleCommand(verb: Verb): Command {
 function addRerunOptions(command: Command): void {
   command
     .option('-d, --date <range>', 'rerun past periods: YYYYMMDD, YYYYMM, YYYYWW0, YYYYMMDDHH or YYYYMMDDHHMM, one or first,last')
-    .option('-g, --games <ids>', 'rerun only these games (comma-separated)', listOption)
+    .option('-g, --games <ids>', 'rerun only these games (comma-separated)', listOption('-g'))
     .option('-s, --servers <from,to>', 'rerun: server-id range, for tasks that go by server')
     .option('-c, --channel <id>', 'rerun: channel, for tasks that go by channel')
     .option('--parallel <n>', 'rerun: periods recomputed at once', '4')

@@ -1,14 +1,10 @@
 /** `gflow reruns [id]`: list reruns, show one, follow it live, or cancel it. */
 import { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { usageError } from '../../core/errors';
-import { Names, searchAttributes } from '../../core/names';
 import type { rerun, RerunResult } from '../../workflows/rerun';
-import { rerunProgressQuery } from '../../workflows/messages';
-import { cliContext, print, printJson, printTable } from '../context';
+import { cliContext, lazyImport, print, printJson, printTable } from '../context';
 import { printRerunSummary } from '../rerun/summary';
 import { watchRerun } from '../rerun/watch';
-import { withClient } from '../../client/connect';
 
 interface RerunsOptions {
   job?: string;
@@ -33,7 +29,10 @@ Examples:
     .action(async function (this: Command, id: string | undefined, options: RerunsOptions) {
       const { config } = cliContext(this);
       if (!id && (options.watch || options.cancel)) throw usageError('--watch and --cancel need a rerun id (see gflow reruns)');
-      await withClient(config, async (client) => {
+      const { Names, searchAttributes } = lazyImport('core/names');
+      const { WorkflowNotFoundError } = lazyImport('@temporalio/client');
+      const { rerunProgressQuery } = lazyImport('workflows/messages');
+      await lazyImport('client/connect').withClient(config, async (client) => {
         if (!id) {
           const rows: Array<{ id: string; job: string; status: string; started: string; closed: string }> = [];
           for await (const run of client.workflow.list({ query: new Names(config.prefix).rerunsQuery(options.job) })) {

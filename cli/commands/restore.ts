@@ -4,13 +4,8 @@
  * twice leaves the same rows.
  */
 import { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { failure } from '../../core/errors';
-import { Names, searchAttributes } from '../../core/names';
-import { rerunPlan, restoreSteps } from '../../client/rerun-history';
-import { restore } from '../../workflows/rerun';
-import { cliContext, print, printJson } from '../context';
-import { warnIfNoSlaves, withClient } from '../../client/connect';
+import { cliContext, lazyImport, print, printJson } from '../context';
 
 export function restoreCommand(): Command {
   return new Command('restore')
@@ -24,10 +19,16 @@ Examples:
   $ gflow restore gflow.report.rerun-20261125014500-ab12 --period 20261101`)
     .action(async function (this: Command, rerunId: string, options: { period?: string; json?: boolean }) {
       const { config, log } = cliContext(this);
+      const { Names, searchAttributes } = lazyImport('core/names');
+      const { rerunPlan, restoreSteps } = lazyImport('client/rerun-history');
+      const { WorkflowExecutionAlreadyStartedError } = lazyImport('@temporalio/client');
+      const { restore } = lazyImport('workflows/restore');
+      const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
       const names = new Names(config.prefix);
+      const { plan } = await rerunPlan(lazyImport('infra/mysql').getMysql(config.mysqlUrl), names, rerunId);
+      const tasks = lazyImport('infra/jobs').loadJobs(config.jobsDir).tasks(plan.job);
+      const steps = restoreSteps(plan, new Map(tasks.map((t) => [t.name, t])), options.period);
       await withClient(config, async (client) => {
-        const plan = await rerunPlan(client, rerunId);
-        const steps = restoreSteps(plan, options.period);
         const status = (await client.workflow.getHandle(rerunId).describe()).status.name;
         if (status === 'RUNNING') throw failure(`rerun ${rerunId} is still running: cancel it first (gflow reruns ${rerunId} --cancel)`);
         await warnIfNoSlaves(client, config, log);

@@ -4,16 +4,16 @@
  * slave name, logs in a rotating file beside it. `gflow worker` stays the
  * foreground form, for containers and supervisors.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { usageError } from '../../core/errors';
 import { SLAVE_NAME } from '../../core/job';
+import { parsePositiveNumber, parseWholeNumber } from '../../core/parse';
 import { daemonFiles, daemonStatus, READY_MESSAGE, startDaemon, stopDaemon, type DaemonTarget, type StopResult } from '../../worker/daemon';
 import { releasePidFile, resolveRunDir } from '../../worker/pidfile';
 import { DEFAULT_LOG_KEEP, redirectStream, RotatingLog } from '../../infra/rotating-log';
-import { createSlave } from '../../worker/slave';
-import { cliContext, print, printJson, printTable, type GlobalOptions } from '../context';
+import { cliContext, lazyImport, print, printJson, printTable, type GlobalOptions } from '../context';
 
 interface SlaveOptions {
   slave: string;
@@ -54,7 +54,7 @@ Examples:
     }));
   slave.addCommand(common(new Command('stop'))
     .description('stop the slave: in-flight items finish within the grace time, then it exits')
-    .option('--timeout <seconds>', 'SIGKILL after this long (default: grace time + 15 s)', positive)
+    .option('--timeout <seconds>', 'SIGKILL after this long (default: grace time + 15 s)', (value: string) => parsePositiveNumber(value, '--timeout'))
     .addHelpText('after', `
 Examples:
   $ gflow slave stop --slave s1
@@ -96,9 +96,9 @@ function common(command: Command): Command {
 
 function withStartOptions(command: Command): Command {
   return command
-    .option('--grace <seconds>', 'on stop, how long in-flight items may take to finish', positive, DEFAULT_GRACE_SECONDS)
-    .option('--log-size <MB>', 'rotate the log file at this size', positive, DEFAULT_LOG_MB)
-    .option('--log-keep <n>', 'rotated log files kept', positive, DEFAULT_LOG_KEEP);
+    .option('--grace <seconds>', 'on stop, how long in-flight items may take to finish', (value: string) => parsePositiveNumber(value, '--grace'), DEFAULT_GRACE_SECONDS)
+    .option('--log-size <MB>', 'rotate the log file at this size', (value: string) => parsePositiveNumber(value, '--log-size'), DEFAULT_LOG_MB)
+    .option('--log-keep <n>', 'rotated log files kept', (value: string) => parseWholeNumber(value, '--log-keep', { min: 1 }), DEFAULT_LOG_KEEP);
 }
 
 function target(command: Command, options: SlaveOptions): DaemonTarget {
@@ -160,7 +160,7 @@ async function runDaemon(command: Command, options: StartOptions): Promise<void>
   const slaveLog = log.child(`slave.${t.slave}`);
   slaveLog.info(`starting (pid ${process.pid}, grace ${options.grace} s)`);
   try {
-    const slave = await createSlave({ config, slave: t.slave, log: slaveLog, shutdownGraceSeconds: options.grace });
+    const slave = await lazyImport('worker/slave').createSlave({ config, slave: t.slave, log: slaveLog, shutdownGraceSeconds: options.grace });
     // The launcher may have gone (Ctrl-C): a failed send is not this process's problem.
     process.send?.(READY_MESSAGE, undefined, undefined, () => undefined);
     slaveLog.info(`polling ${slave.queues.join(' and ')}`);
@@ -169,12 +169,6 @@ async function runDaemon(command: Command, options: StartOptions): Promise<void>
   } finally {
     releasePidFile(files.pidFile, process.pid);
   }
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
 }
 
 function uptime(seconds: number): string {

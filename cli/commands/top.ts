@@ -4,11 +4,9 @@
  * version each runs, flagging any out of step.
  */
 import { Command } from 'commander';
-import { computeBuildId } from '../../worker/build-id';
-import { loadJobs } from '../../infra/jobs';
-import { StatusReader, type TaskStatus } from '../../client/status';
-import { cliContext, print, printJson, printTable } from '../context';
-import { withClient } from '../../client/connect';
+import type { TaskStatus } from '../../client/status';
+import { outcomeWords } from '../../core/outcome';
+import { cliContext, lazyImport, print, printJson, printTable } from '../context';
 
 export function topCommand(): Command {
   return new Command('top')
@@ -24,28 +22,37 @@ A slave whose code differs from this checkout (or from the other slaves) is
 marked "!" and named in a warning: redeploy it.`)
     .action(async function (this: Command, jobName: string | undefined, options: { json?: boolean }) {
       const { config } = cliContext(this);
-      const registry = loadJobs(config.jobsDir);
+      const registry = lazyImport('infra/jobs').loadJobs(config.jobsDir);
       const jobs = jobName ? [registry.job(jobName)] : registry.list();
-      const buildId = computeBuildId(config.jobsDir);
-      const { tasks, slaves } = await withClient(config, async (client) => {
+      const buildId = lazyImport('worker/build-id').computeBuildId(config.jobsDir);
+      const { StatusReader, lastRuns } = lazyImport('client/status');
+      const { tasks, slaves } = await lazyImport('client/connect').withClient(config, async (client) => {
         const reader = new StatusReader(client, config);
+        const mysql = lazyImport('infra/mysql').getMysql(config.mysqlUrl);
+        const names = new (lazyImport('core/names').Names)(config.prefix);
         const tasks: TaskStatus[] = [];
-        for (const job of jobs) for (const task of job.registerTask) tasks.push(await reader.task(job.name, task, { runs: true }));
+        for (const job of jobs) {
+          for (const task of job.registerTask) tasks.push({ ...(await reader.task(job.name, task, { runs: true })), ...(await lastRuns(mysql, names, job.name, task.name)) });
+        }
         return { tasks, slaves: await reader.slaves(buildId) };
       });
       if (options.json) return printJson({ tasks, slaves, buildId });
       printTable(
-        ['task', 'schedule', 'running', 'last run', 'items ok', 'failed'],
+        ['task', 'schedule', 'running', 'last run', 'items ok', 'failed', 'last rerun'],
         tasks.map((t) => [
           `${t.job}.${t.task}`,
           t.schedule ? `${t.schedule.state}${t.schedule.nextRuns[0] ? ` → ${t.schedule.nextRuns[0]}` : ''}` : 'once',
           t.running.map((r) => r.period ?? r.id).join(', ') || '-',
-          t.last ? `${t.last.summary?.period ?? t.last.id} ${t.last.status.toLowerCase()}` : '-',
-          t.last?.summary ? `${t.last.summary.ok}/${t.last.summary.items}` : '-',
-          t.last?.summary?.failed.map((f) => f.label).join(', ') || '-',
+          t.last ? `${t.last.period} ${outcomeWords(t.last.outcome)}` : '-',
+          t.last ? `${t.last.itemsOk}/${t.last.itemsTotal}` : '-',
+          t.last?.failed.map((f) => f.label).join(', ') || '-',
+          t.lastRerun ? `${t.lastRerun.period} ${outcomeWords(t.lastRerun.outcome)}` : '-',
         ]),
       );
-      const failures = tasks.flatMap((t) => (t.last?.summary?.failed ?? []).map((f) => ({ task: `${t.job}.${t.task}`, ...f })));
+      const failures = tasks.flatMap((t) => [
+        ...(t.last?.error ? [{ task: `${t.job}.${t.task}`, label: `run ${t.last.period}`, error: t.last.error }] : []),
+        ...(t.last?.failed ?? []).map((f) => ({ task: `${t.job}.${t.task}`, ...f })),
+      ]);
       if (failures.length > 0) {
         print();
         printTable(['task', 'item', 'error'], failures.map((f) => [f.task, f.label, f.error]));

@@ -1,6 +1,8 @@
 /** The rerun filters `-g`, `-s`, `-c`, parsed and checked before anything starts. */
 import { usageError } from '../../core/errors';
+import { GAME_ID_FORM, MAX_GAME_ID } from '../../core/game';
 import type { RunFilters } from '../../core/job';
+import { badValue, parseList, parseWholeNumber } from '../../core/parse';
 
 const CHANNEL = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -11,7 +13,7 @@ export interface FilterOptions {
 }
 
 export function parseFilters(options: FilterOptions): RunFilters {
-  const games = options.games?.map((g) => positiveInt(g, '-g', 'a game id (positive whole number), e.g. -g 3,7'));
+  const games = options.games?.map((g) => parseWholeNumber(g, '-g', { min: 1, max: MAX_GAME_ID, expected: `a game id (${GAME_ID_FORM}), e.g. -g 3,7` }));
   return {
     ...(games && { games: [...new Set(games)].sort((a, b) => a - b) }),
     ...(options.servers !== undefined && { servers: serverRange(options.servers) }),
@@ -19,23 +21,19 @@ export function parseFilters(options: FilterOptions): RunFilters {
   };
 }
 
-function positiveInt(value: string, option: string, accepted: string): number {
-  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 2_147_483_647) {
-    throw usageError(`${option} ${JSON.stringify(value)}: expected ${accepted}`);
-  }
-  return Number(value);
-}
+/** Server ids fit a signed 32-bit INT column, as game ids do. */
+const MAX_SERVER_ID = 2_147_483_647;
 
 function serverRange(text: string): { from: number; to: number } {
-  const accepted = 'a server id or from,to (whole numbers), e.g. -s 100,199';
-  const parts = text.split(',');
-  if (parts.length > 2) throw usageError(`-s ${JSON.stringify(text)}: expected ${accepted}`);
-  const [from, to] = [positiveInt(parts[0]!, '-s', accepted), positiveInt(parts[1] ?? parts[0]!, '-s', accepted)];
+  const expected = `a server id or from,to (whole numbers from 1 to ${MAX_SERVER_ID}), e.g. -s 100,199`;
+  const ids = parseList(text, '-s');
+  if (ids.length > 2) throw badValue('-s', text, expected);
+  const [from, to] = [ids[0]!, ids[1] ?? ids[0]!].map((id) => parseWholeNumber(id, '-s', { min: 1, max: MAX_SERVER_ID, expected })) as [number, number];
   if (to < from) throw usageError(`-s ${text}: the end ${to} is before the start ${from}`);
   return { from, to };
 }
 
 function channel(value: string): string {
-  if (!CHANNEL.test(value)) throw usageError(`-c ${JSON.stringify(value.slice(0, 80))}: expected a channel id (letters, digits, _ . -; at most 64)`);
+  if (!CHANNEL.test(value)) throw badValue('-c', value, 'a channel id (letters, digits, _ . -; at most 64)');
   return value;
 }

@@ -5,14 +5,9 @@
 import type { Command } from 'commander';
 import { failure, usageError, UserError } from '../../core/errors';
 import type { AnyTask } from '../../core/job';
-import { Names } from '../../core/names';
-import { listGames } from '../../store/games/registry';
-import { loadJobs } from '../../infra/jobs';
-import { getMysql } from '../../infra/mysql';
-import { planRerun, runningReruns, startRerun } from '../../client/reruns';
-import { temporalAddress } from '../../infra/temporal';
-import { cliContext, print, printJson } from '../context';
-import { warnIfNoSlaves, withClient } from '../../client/connect';
+import { parseWholeNumber } from '../../core/parse';
+import type { Config } from '../../infra/config';
+import { cliContext, lazyImport, print, printJson } from '../context';
 import { parseFilters, type FilterOptions } from './filters';
 import { printRerunSummary } from './summary';
 import { watchRerun } from './watch';
@@ -29,14 +24,17 @@ export interface RerunOptions extends FilterOptions {
 
 export async function rerunAction(command: Command, job: string, options: RerunOptions): Promise<void> {
   const { config, log } = cliContext(command);
-  const registry = loadJobs(config.jobsDir);
+  const registry = lazyImport('infra/jobs').loadJobs(config.jobsDir);
   const tasks = options.tasks ? registry.tasks(job, options.tasks) : rerunnableTasks(registry.tasks(job), log.info);
   const filters = parseFilters(options);
-  const parallelism = wholeNumber(options.parallel, '--parallel', 1, 64);
-  const maxPeriods = options.maxPeriods ? wholeNumber(options.maxPeriods, '--max-periods', 1, 100_000) : config.maxRerunPeriods;
+  const parallelism = parseWholeNumber(options.parallel, '--parallel', { min: 1, max: 64 });
+  const maxPeriods = options.maxPeriods ? parseWholeNumber(options.maxPeriods, '--max-periods', { min: 1, max: 100_000 }) : config.maxRerunPeriods;
+  const { planRerun, runningReruns, startRerun } = lazyImport('client/reruns');
   const input = planRerun(config, { job, tasks, range: options.date, filters, parallelism, maxPeriods });
-  if (filters.games) await checkGamesExist(filters.games, config.mysqlUrl, new Names(config.prefix));
+  if (filters.games) await checkGamesExist(filters.games, config);
 
+  const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
+  const { temporalAddress } = lazyImport('infra/temporal');
   await withClient(config, async (client) => {
     await warnIfNoSlaves(client, config, log);
     if (!options.now) await waitForSlot(() => runningReruns(client, config, job), log.info);
@@ -66,8 +64,10 @@ function rerunnableTasks(tasks: readonly AnyTask[], say: (m: string) => void): A
   return ok;
 }
 
-async function checkGamesExist(games: readonly number[], mysqlUrl: string, names: Names): Promise<void> {
-  const known = new Set((await listGames(getMysql(mysqlUrl), names)).map((g) => g.id));
+async function checkGamesExist(games: readonly number[], config: Config): Promise<void> {
+  const { listGames } = lazyImport('store/games/registry');
+  const { Names } = lazyImport('core/names');
+  const known = new Set((await listGames(lazyImport('infra/mysql').getMysql(config.mysqlUrl), new Names(config.prefix))).map((g) => g.id));
   const unknown = games.filter((g) => !known.has(g));
   if (unknown.length > 0) throw usageError(`-g: game ${unknown.join(', ')} not in the games registry (see gflow games list)`);
 }
@@ -81,11 +81,4 @@ async function waitForSlot(running: () => Promise<string[]>, say: (m: string) =>
     told = true;
     await new Promise((r) => setTimeout(r, 2000));
   }
-}
-
-function wholeNumber(value: string, option: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw usageError(`${option} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
-  }
-  return Number(value);
 }

@@ -4,12 +4,14 @@
  * rerun itself goes on in Temporal.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { rerunProgressQuery, type RerunProgress } from '../../workflows/messages';
+import type { RerunProgress } from '../../workflows/messages';
 import type { rerun, RerunResult } from '../../workflows/rerun';
+import { lazyImport } from '../context';
 
 export type WatchOutcome = { readonly kind: 'finished'; readonly result: RerunResult } | { readonly kind: 'detached' };
 
 export async function watchRerun(handle: WorkflowHandle<typeof rerun>, out: NodeJS.WriteStream = process.stderr): Promise<WatchOutcome> {
+  const { rerunProgressQuery } = lazyImport('workflows/messages');
   const tty = Boolean(out.isTTY);
   let lastLine = '';
   let detach: () => void = () => undefined;

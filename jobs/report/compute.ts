@@ -5,7 +5,7 @@
  * functions serve the `report` job, its tests and the benchmarks, so what is
  * measured is what runs.
  */
-import { addDays, daysEnding, type ActivityStore } from '../../store/activity/store';
+import { addDays, daysEnding, type ActivityStore } from 'gflow';
 
 /** The retention days of `report_retention` (its columns d1, d2, d3, d7, d14, d30). */
 export const RETENTION_DAYS = [1, 2, 3, 7, 14, 30] as const;

@@ -3,16 +3,11 @@
  * row, its own Redis, its zone, the activity settings), and announce its
  * finished rows to front ends.
  */
-import { failure, usageError } from '../../core/errors';
-import type { GameItem, TaskContext } from '../../core/job';
-import { ActivityStore } from '../../store/activity/store';
-import { dataSettings } from '../../store/config/runtime-config';
-import { gameClients, getGame, type Game } from '../../store/games/registry';
-import { publishReportFinished } from '../../store/activity/publish';
+import { activityStore, announceFinished, failure, usageError, type ActivityStore, type GameContext, type GameItem, type TaskContext } from 'gflow';
 
 /** One game, ready to be counted. */
 export interface OpenGame {
-  readonly game: Game;
+  readonly game: GameContext;
   /** Counts in the game's own Redis (the registry's `redis_url`), or the default one. */
   readonly store: ActivityStore;
   /** The zone whose days the game's activity keys and reports use. */
@@ -28,16 +23,13 @@ export async function openGame(item: GameItem, ctx: TaskContext): Promise<OpenGa
   if (ctx.filters.servers || ctx.filters.channel) {
     throw usageError(`${ctx.job}.${ctx.task} computes whole games: -s (servers) and -c (channel) do not apply`);
   }
-  const game = await getGame(ctx.mysql, ctx.names, item.game);
-  if (!game) throw failure(`game ${item.game} is not in the games registry any more`);
-  // Settings live in the installation's Redis, whichever Redis holds the game's data.
-  const settings = await dataSettings(ctx.redis, ctx.names);
+  const game = await ctx.game(item.game);
+  if (!game.registered) throw failure(`game ${item.game} is not in the games registry any more`);
   // Report rows stay in the central report schema (reruns back up and diff them there): only Redis is per game.
-  const { redis } = gameClients(game, { redis: ctx.redis, mysql: ctx.mysql });
-  return { game, store: new ActivityStore(redis, ctx.names, settings.activity), zone: game.tz ?? ctx.period.zone };
+  return { game, store: await activityStore(ctx, game), zone: game.zone };
 }
 
 /** Tell subscribers (`<prefix>:reports`) that the game's rows for `period` are written. */
 export async function announce(ctx: TaskContext, game: number, period = ctx.period.key): Promise<void> {
-  await publishReportFinished(ctx.redis, ctx.names, { job: ctx.job, task: ctx.task, game, period });
+  await announceFinished(ctx, game, period);
 }

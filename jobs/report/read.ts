@@ -4,9 +4,9 @@
  * triangle. Decimals arrive as numbers (the pool's `decimalNumbers`).
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { Names } from '../../core/names';
-import { REPORT_TABLES, reportTableId } from '../../store/schema/report-migrations';
+import { reportTableId, type Names } from 'gflow';
 import { RETENTION_DAYS, type RetentionDay } from './compute';
+import { REPORT_TABLES } from './schema';
 import { dateOf } from './tables';
 
 /** One game-day of `report_active`, `report_online` and `report_pay`; `null` where a table has no row. */

@@ -1,16 +1,12 @@
 /**
  * The `report` job's tables as the job API declares them (what reruns back
  * up, check and diff), their consistency checks, and the idempotent upserts
- * that write them. Table definitions: data/report-migrations.ts.
+ * that write them. Table definitions: ./schema.ts.
  */
 import type { Pool } from 'mysql2/promise';
-import { failure } from '../../core/errors';
-import type { Names } from '../../core/names';
-import type { Period } from '../../core/period';
-import type { ReportCheck, ReportTable } from '../../core/report';
-import { REPORT_TABLES, reportTableId } from '../../store/schema/report-migrations';
-import { isMissingSchema } from '../../infra/sql-errors';
+import { upsertReport, type Names, type Period, type ReportCheck, type ReportTable } from 'gflow';
 import { cohortDays, RETENTION_DAYS, type ActiveFigures, type CohortCell, type OnlineFigures, type PayFigures } from './compute';
+import { REPORT_TABLES } from './schema';
 
 /** `YYYYMMDD` → `YYYY-MM-DD`, as a DATE column reads it. */
 export function dateOf(day: string): string {
@@ -52,12 +48,7 @@ export const PAY_CHECKS: readonly ReportCheck[] = [
 
 /** Upsert `report_active` for (game, day). */
 export function writeActive(mysql: Pool, names: Names, game: number, day: string, f: ActiveFigures): Promise<void> {
-  return upsert(mysql, names, REPORT_TABLES.active, ['game_id', 'day', 'dau', 'wau', 'mau', 'new_users'], [[game, dateOf(day), f.dau, f.wau, f.mau, f.newUsers]], {
-    dau: 'VALUES(dau)',
-    wau: 'VALUES(wau)',
-    mau: 'VALUES(mau)',
-    new_users: 'VALUES(new_users)',
-  });
+  return upsertReport(mysql, names, REPORT_TABLES.active, ['game_id', 'day', 'dau', 'wau', 'mau', 'new_users'], [[game, dateOf(day), f.dau, f.wau, f.mau, f.newUsers]], ['dau', 'wau', 'mau', 'new_users']);
 }
 
 /**
@@ -70,44 +61,16 @@ export function writeRetention(mysql: Pool, names: Names, game: number, cells: r
   const rows = cells.map((c) => [game, dateOf(c.cohort), c.newUsers, ...RETENTION_DAYS.map((n) => (c.n === n ? c.retained! : null))]);
   const update: Record<string, string> = { new_users: 'VALUES(new_users)' };
   for (const column of dn) update[column] = `COALESCE(VALUES(${column}), ${column})`;
-  return upsert(mysql, names, REPORT_TABLES.retention, ['game_id', 'cohort_day', 'new_users', ...dn], rows, update);
+  return upsertReport(mysql, names, REPORT_TABLES.retention, ['game_id', 'cohort_day', 'new_users', ...dn], rows, update);
 }
 
 /** Upsert `report_online` for (game, day). */
 export function writeOnline(mysql: Pool, names: Names, game: number, day: string, f: OnlineFigures): Promise<void> {
-  return upsert(mysql, names, REPORT_TABLES.online, ['game_id', 'day', 'pcu', 'acu', 'buckets'], [[game, dateOf(day), f.pcu, f.acu, f.buckets]], {
-    pcu: 'VALUES(pcu)',
-    acu: 'VALUES(acu)',
-    buckets: 'VALUES(buckets)',
-  });
+  return upsertReport(mysql, names, REPORT_TABLES.online, ['game_id', 'day', 'pcu', 'acu', 'buckets'], [[game, dateOf(day), f.pcu, f.acu, f.buckets]], ['pcu', 'acu', 'buckets']);
 }
 
 /** Upsert `report_pay` for (game, day). */
 export function writePay(mysql: Pool, names: Names, game: number, day: string, f: PayFigures): Promise<void> {
   const row = [game, dateOf(day), f.payers, f.revenue, f.payRate, f.arpu, f.arppu];
-  return upsert(mysql, names, REPORT_TABLES.pay, ['game_id', 'day', 'payers', 'revenue', 'pay_rate', 'arpu', 'arppu'], [row], {
-    payers: 'VALUES(payers)',
-    revenue: 'VALUES(revenue)',
-    pay_rate: 'VALUES(pay_rate)',
-    arpu: 'VALUES(arpu)',
-    arppu: 'VALUES(arppu)',
-  });
-}
-
-type Cell = string | number | null;
-
-/**
- * INSERT … ON DUPLICATE KEY UPDATE on the table's primary key (game and
- * day): a retry or a rerun overwrites, never duplicates. Column names are
- * this module's constants; values always travel as placeholders.
- */
-async function upsert(mysql: Pool, names: Names, table: string, columns: readonly string[], rows: readonly Cell[][], update: Record<string, string>): Promise<void> {
-  const placeholders = rows.map(() => `(${columns.map(() => '?').join(', ')})`).join(', ');
-  const sets = Object.entries(update).map(([column, value]) => `${column} = ${value}`).join(', ');
-  try {
-    await mysql.query(`INSERT INTO ${reportTableId(names, table)} (${columns.join(', ')}) VALUES ${placeholders} ON DUPLICATE KEY UPDATE ${sets}`, rows.flat());
-  } catch (err) {
-    if (isMissingSchema(err)) throw failure(`report table ${names.schema('report')}.${table} does not exist: run gflow db migrate`, err);
-    throw err;
-  }
+  return upsertReport(mysql, names, REPORT_TABLES.pay, ['game_id', 'day', 'payers', 'revenue', 'pay_rate', 'arpu', 'arppu'], [row], ['payers', 'revenue', 'pay_rate', 'arpu', 'arppu']);
 }

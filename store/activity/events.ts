@@ -5,7 +5,9 @@
  * line and goes on, and exceptions in a loop over millions of lines are slow.
  */
 import { DateTime } from 'luxon';
-import { describeValue, isGameId } from '../identifiers';
+import { dayBounds, dayOf } from '../../core/day';
+import { GAME_ID_FORM, isGameId } from '../../core/game';
+import { describeValue } from '../identifiers';
 
 export const EVENT_TYPES = ['register', 'login', 'online', 'pay'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -61,8 +63,9 @@ interface DayInterval {
 }
 
 /**
- * Where an instant falls in local time, cached per zone: luxon's zone
- * arithmetic costs microseconds, and events of a file cluster on a few days.
+ * Where an instant falls in local time, cached per zone: the days are
+ * core/day's (DST days have 23 or 25 hours), zone arithmetic costs
+ * microseconds, and events of a file cluster on a few days.
  */
 export class LocalDays {
   private readonly cache = new Map<string, DayInterval[]>();
@@ -75,25 +78,17 @@ export class LocalDays {
     return { day: interval.day, hour, secondOfDay };
   }
 
-  /** First instant and length in seconds of local day `day` (`YYYYMMDD`) in `zone`. */
-  static dayBounds(day: string, zone: string): { start: number; seconds: number } {
-    const start = DateTime.fromFormat(day, 'yyyyMMdd', { zone }).startOf('day');
-    return { start: start.toMillis(), seconds: Math.round(start.plus({ days: 1 }).diff(start).as('seconds')) };
+  /** First instant and length in seconds of local day `day` (`YYYYMMDD`) in `zone`: core/day's {@link dayBounds}. */
+  static dayBounds(day: string, zone: string): { start: number; end: number; seconds: number } {
+    return dayBounds(day, zone);
   }
 
   private interval(ts: number, zone: string): DayInterval {
     let list = this.cache.get(zone);
     if (!list) this.cache.set(zone, (list = []));
     for (const candidate of list) if (ts >= candidate.start && ts < candidate.end) return candidate;
-    const local = DateTime.fromMillis(ts, { zone });
-    const start = local.startOf('day');
-    const end = start.plus({ days: 1 });
-    const found = {
-      start: start.toMillis(),
-      end: end.toMillis(),
-      day: start.toFormat('yyyyMMdd'),
-      regular: end.toMillis() - start.toMillis() === 86_400_000,
-    };
+    const { key, start, end } = dayOf(ts, zone);
+    const found = { start, end, day: key, regular: end - start === 86_400_000 };
     list.unshift(found);
     if (list.length > 16) list.pop();
     return found;
@@ -105,6 +100,8 @@ export class LocalDays {
  * them before calling. Unknown fields are ignored (producers may add some).
  */
 export function parseEventLine(line: string, zoneFor: ZoneFor, days: LocalDays): ParseResult {
+  // A UTF-8 byte order mark (editors on Windows write one) starts a file's first line: not part of the event.
+  if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
   if (line.length > MAX_LINE_LENGTH) return bad(`line longer than ${MAX_LINE_LENGTH} chars`);
   let value: unknown;
   try {
@@ -121,7 +118,7 @@ export function validateEvent(value: unknown, zoneFor: ZoneFor, days: LocalDays)
   const o = value as Record<string, unknown>;
 
   if (o.game === undefined) return bad('missing field game');
-  if (!isGameId(o.game)) return bad(`game must be a whole number from 1 to 2147483647, got ${describeValue(o.game)}`);
+  if (!isGameId(o.game)) return bad(`game must be ${GAME_ID_FORM}, got ${describeValue(o.game)}`);
   if (o.user === undefined) return bad('missing field user');
   if (typeof o.user !== 'string' || o.user.length === 0) return bad(`user must be a non-empty string, got ${describeValue(o.user)}`);
   if (o.user.length > MAX_USER_LENGTH) return bad(`user longer than ${MAX_USER_LENGTH} chars`);

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { messageOf, usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
+import { UnreachableError } from '../../infra/redis';
 import { activitySettings, type ActivitySettings } from './keys';
 import { writeEvents, type WriteSummary } from './writer';
 import { LocalDays, parseEventLine, type PlayerEvent, type ZoneFor } from './events';
@@ -49,7 +50,11 @@ export interface IngestReport {
   rejected: number;
   /** The first `maxReported` rejected lines. */
   readonly rejections: Rejection[];
-  /** Accepted events whose write failed (their game's Redis unreachable), by game. */
+  /**
+   * Accepted events set aside, not written, by game: their write failed, or
+   * their game's Redis had been found unreachable (its later events are not
+   * tried again), with the error naming the Redis.
+   */
   readonly failedGames: Record<string, { events: number; error: string }>;
   newOrders: number;
   duplicateOrders: number;
@@ -61,11 +66,13 @@ export interface IngestReport {
 export interface RoutedResult {
   readonly summary: WriteSummary;
   readonly failed: ReadonlyMap<number, string>;
+  /** The games of `failed` whose Redis did not answer at all (not an error reply). */
+  readonly unreachable: ReadonlySet<number>;
 }
 
 /**
  * Writes events to each game's own Redis. Games on one Redis are written
- * together; a Redis that fails fails only its games' events (DESIGN.md
+ * together; a Redis that fails fails only its games' events (docs/architecture.md
  * "Failure isolation"): the others are written and reported as such.
  */
 export class RoutedWriter {
@@ -90,6 +97,7 @@ export class RoutedWriter {
     const entries = [...groups];
     const outcomes = await Promise.allSettled(entries.map(([redis, list]) => writeEvents(redis, this.names, list, this.settings)));
     const failed = new Map<number, string>();
+    const unreachable = new Set<number>();
     let newOrders = 0;
     let duplicateOrders = 0;
     let written = 0;
@@ -99,12 +107,22 @@ export class RoutedWriter {
         duplicateOrders += outcome.value.duplicateOrders;
         written += outcome.value.events;
       } else {
-        for (const e of entries[i]![1]) failed.set(e.game, messageOf(outcome.reason));
+        for (const e of entries[i]![1]) {
+          failed.set(e.game, messageOf(outcome.reason));
+          if (outcome.reason instanceof UnreachableError) unreachable.add(e.game);
+        }
       }
     });
-    return { summary: { events: written, newOrders, duplicateOrders }, failed };
+    return { summary: { events: written, newOrders, duplicateOrders }, failed, unreachable };
   }
 }
+
+/**
+ * Per report (one ingest, all its files): the Redis clients found
+ * unreachable, with the error. Their games' later events are set aside at
+ * once instead of each batch waiting on the dead server again.
+ */
+const unreachableByReport = new WeakMap<IngestReport, Map<Redis, string>>();
 
 /** A fresh, empty report for `sources`. */
 export function emptyReport(sources: readonly string[]): IngestReport {
@@ -148,15 +166,20 @@ export async function ingestStream(input: Readable, source: string, options: Ing
   const days = new LocalDays();
   let batch: PlayerEvent[] = [];
   let inflight: Promise<void> = Promise.resolve();
+  let down = unreachableByReport.get(report);
+  if (!down) unreachableByReport.set(report, (down = new Map()));
 
+  const setAside = (game: number, error: string) => {
+    const entry = (report.failedGames[game] ??= { events: 0, error });
+    entry.events++;
+  };
   const record = (events: PlayerEvent[], result: RoutedResult) => {
     report.newOrders += result.summary.newOrders;
     report.duplicateOrders += result.summary.duplicateOrders;
+    for (const game of result.unreachable) down.set(options.redisFor(game), result.failed.get(game)!);
     for (const e of events) {
       const error = result.failed.get(e.game);
-      if (error === undefined) continue;
-      const entry = (report.failedGames[e.game] ??= { events: 0, error });
-      entry.events++;
+      if (error !== undefined) setAside(e.game, error);
     }
   };
   const flush = async () => {
@@ -183,6 +206,11 @@ export async function ingestStream(input: Readable, source: string, options: Ing
       }
       report.accepted++;
       report.byGame[parsed.event.game] = (report.byGame[parsed.event.game] ?? 0) + 1;
+      const error = down.size === 0 ? undefined : down.get(options.redisFor(parsed.event.game));
+      if (error !== undefined) {
+        setAside(parsed.event.game, error);
+        continue;
+      }
       batch.push(parsed.event);
       if (batch.length >= batchSize) await flush();
     }
@@ -208,6 +236,6 @@ export function formatReport(report: IngestReport): string[] {
     const more = report.rejected - report.rejections.length;
     if (more > 0) out.push(`  ... and ${more} more`);
   }
-  for (const [game, f] of Object.entries(report.failedGames)) out.push(`game ${game}: ${f.events} events not written: ${f.error}`);
+  for (const [game, f] of Object.entries(report.failedGames)) out.push(`game ${game}: ${f.events} events set aside (not written): ${f.error}`);
   return out;
 }

@@ -4,10 +4,13 @@
  * Redis set of user ids or a bitmap on the users' dense indexes; which of
  * the two a day uses is decided once, at its first write, and recorded in
  * the day's `repr` key, so concurrent writers agree and a day never mixes.
+ * Pay orders are remembered per game, not per day (`<prefix>:act:<game>:orders:<YYYYMM>`,
+ * {@link ordersKey}), so an order id counts once whatever day it arrives on.
  */
 import type { Names } from '../../core/names';
-import { usageError } from '../../core/errors';
-import { assertDayKey, describeValue, parseGameId } from '../identifiers';
+import { assertDayKey } from '../../core/day';
+import { checkRuntimeSetting, runtimeDefault } from '../../infra/config';
+import { describeValue, parseGameId } from '../identifiers';
 
 /** Kinds kept as one key per day; online users are kept per time bucket. */
 export const DAY_KINDS = ['active', 'new', 'payers'] as const;
@@ -38,28 +41,23 @@ export interface ActivitySettings {
   readonly onlineTtlDays: number;
 }
 
-export const DEFAULT_ACTIVITY_SETTINGS: ActivitySettings = Object.freeze({
-  threshold: 1_000_000,
-  bucketMinutes: 5,
-  ttlDays: 400,
-  onlineTtlDays: 35,
-});
+const ACTIVITY_FIELDS = ['threshold', 'bucketMinutes', 'ttlDays', 'onlineTtlDays'] as const satisfies readonly (keyof ActivitySettings)[];
+
+/** The defaults: the `activity.*` runtime settings' defaults, from the settings catalogue. */
+export const DEFAULT_ACTIVITY_SETTINGS: ActivitySettings = Object.freeze(
+  Object.fromEntries(ACTIVITY_FIELDS.map((name) => [name, Number(runtimeDefault(`activity.${name}`))])) as unknown as ActivitySettings,
+);
 
 /**
- * Merge partial settings over the defaults, refusing impossible values.
+ * Merge partial settings over the defaults, refusing impossible values by
+ * the `activity.*` settings' rules (the catalogue's).
  * @throws UserError (exit 2) naming the setting and what it accepts.
  */
 export function activitySettings(partial: Partial<ActivitySettings> = {}): ActivitySettings {
   const s = { ...DEFAULT_ACTIVITY_SETTINGS, ...partial };
-  const whole = (name: keyof ActivitySettings, min: number) => {
-    const v = s[name];
-    if (!Number.isSafeInteger(v) || v < min) throw usageError(`activity setting ${name} = ${describeValue(v)} is not valid: use a whole number ≥ ${min}`);
-  };
-  whole('threshold', 0);
-  whole('ttlDays', 0);
-  whole('onlineTtlDays', 0);
-  if (!Number.isInteger(s.bucketMinutes) || s.bucketMinutes < 1 || 60 % s.bucketMinutes !== 0) {
-    throw usageError(`activity setting bucketMinutes = ${describeValue(s.bucketMinutes)} is not valid: use a divisor of 60 (1, 2, 3, 5, 10, 15, 20, 30, 60)`);
+  for (const name of ACTIVITY_FIELDS) {
+    const value = s[name];
+    checkRuntimeSetting(`activity.${name}`, typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : describeValue(value));
   }
   return Object.freeze(s);
 }
@@ -91,10 +89,29 @@ export class DayKeys {
     return this.names.redisKey(...this.base, 'pay');
   }
 
-  /** Set of the day's order ids: a pay event counts once, however often it arrives. */
+  /**
+   * Set of the day's order ids, as versions that deduplicated per game-day
+   * wrote it. Only read now (see {@link ordersKey}): an order found here was
+   * counted on this day before the game-wide memory existed.
+   */
   get orders(): string {
     return this.names.redisKey(...this.base, 'orders');
   }
+}
+
+/** A month as `YYYYMM`. */
+const MONTH_KEY = /^\d{4}(0[1-9]|1[0-2])$/;
+
+/**
+ * The game-wide memory of order ids first counted in `month` (`YYYYMM`, the
+ * month of the local day they were counted on): a hash order id → that day
+ * (`<prefix>:act:<game>:orders:<month>`). An order id counts once per game,
+ * on the day of its first arrival, whatever day a resend arrives on; see
+ * writer.ts for the lookup window and the TTL.
+ */
+export function ordersKey(names: Names, game: number, month: string): string {
+  if (!MONTH_KEY.test(month)) throw new Error(`month ${describeValue(month)} is not YYYYMM`);
+  return names.redisKey('act', parseGameId(game), 'orders', month);
 }
 
 /** A scratch key for one query's intermediate result, deleted by the same script. */
@@ -102,19 +119,5 @@ export function scratchKey(names: Names, id: string): string {
   return names.redisKey('tmp', id);
 }
 
-/** The `n` calendar days ending with `day` (inclusive), oldest first: WAU is `daysEnding(d, 7)`. */
-export function daysEnding(day: string, n: number): string[] {
-  assertDayKey(day);
-  if (!Number.isInteger(n) || n < 1 || n > 366) throw usageError(`a day window of ${describeValue(n)} days is not valid: use 1 to 366`);
-  const end = Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8)));
-  const out: string[] = [];
-  for (let i = n - 1; i >= 0; i--) out.push(new Date(end - i * 86_400_000).toISOString().slice(0, 10).replace(/-/g, ''));
-  return out;
-}
-
-/** The day `n` days after `day` (negative: before). Retention Dn of cohort C is active on `addDays(C, n)`. */
-export function addDays(day: string, n: number): string {
-  assertDayKey(day);
-  const t = Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8))) + n * 86_400_000;
-  return new Date(t).toISOString().slice(0, 10).replace(/-/g, '');
-}
+// Day arithmetic is core/day's (one date model); re-exported for the store's readers.
+export { addDays, daysEnding } from '../../core/day';

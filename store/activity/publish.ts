@@ -17,7 +17,8 @@ import type { Redis } from 'ioredis';
 import { JOB_NAME, TASK_NAME } from '../../core/job';
 import type { Names } from '../../core/names';
 import { usageError } from '../../core/errors';
-import { describeValue, isGameId } from '../identifiers';
+import { isGameId } from '../../core/game';
+import { describeValue } from '../identifiers';
 
 /**
  * The message published when a report period is finished, as JSON text.

@@ -1,6 +1,6 @@
 /**
  * The activity store: one interface over the two representations of a
- * game's users per day (DESIGN.md "Analytics"): a Redis set of user ids
+ * game's users per day (docs/architecture.md "Analytics"): a Redis set of user ids
  * while the game has at most `threshold` users, a bitmap on their dense
  * indexes above it. Counting happens in Redis (SCARD / SUNIONSTORE /
  * SINTERCARD, BITCOUNT / BITOP) inside Lua scripts that look at each key's
@@ -17,11 +17,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { dayBounds } from '../../core/day';
 import { usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
 import { activitySettings, DAY_KINDS, DayKeys, scratchKey, type ActivitySettings, type DayKind, type Representation } from './keys';
 import { writeEvents, type WriteSummary } from './writer';
-import { formatAmount, LocalDays, type PlayerEvent } from './events';
+import { formatAmount, type PlayerEvent } from './events';
 import { describeValue } from '../identifiers';
 import { LuaScript } from './lua';
 import { userIndexKey } from './user-index';
@@ -161,7 +162,7 @@ export class ActivityStore {
    */
   async onlineCounts(game: number, day: string, zone: string): Promise<number[]> {
     const keys = new DayKeys(this.names, game, day);
-    const buckets = Math.ceil(LocalDays.dayBounds(day, zone).seconds / (this.settings.bucketMinutes * 60));
+    const buckets = Math.ceil(dayBounds(day, zone).seconds / (this.settings.bucketMinutes * 60));
     return this.counts(Array.from({ length: buckets }, (_, i) => keys.online(i)));
   }
 

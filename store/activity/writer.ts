@@ -2,17 +2,41 @@
  * Writes a batch of events into the activity keys in two round trips:
  * (1) assign the users' dense indexes and fix each day's representation,
  * (2) one pipeline of aggregated writes: one SADD (or BITFIELD) per key and
- * batch, not one command per event.
+ * batch, not one command per event, and one pay script call per game (per
+ * 200 pay events) for the orders.
  *
  * Every write here is idempotent — SADD and SETBIT of a member already there
  * change nothing, index assignment returns existing indexes, revenue moves
  * only for an order id not seen before, in the same script that records the
  * id — so a batch written twice (a collector killed before XACK, a file
  * ingested again) counts nothing twice.
+ *
+ * Pay orders count once per game, not once per day: a payment callback
+ * resent after midnight (or days later) is the same order. The day of its
+ * first arrival keeps it; a resend on another day writes nothing there — no
+ * revenue, no payer, not even an active user (a resent callback is not the
+ * player playing). So a day's pay hash and payers never change once its
+ * orders are in, and a rerun of the pay report reads exactly what it read.
+ *
+ * The order memory: per game, one hash order id → day counted per month of
+ * that day (`act:<game>:orders:<YYYYMM>`, keys.ts `ordersKey`). A hash, not
+ * a set, so a resend can be told from a re-ingest of the same day (which
+ * re-asserts the payer, idempotently) and so the memory says where an order
+ * went. Memory stays bounded like the day keys': a month's hash expires
+ * `activity.ttlDays` after its last write (0: kept, like everything else),
+ * so it holds about ttlDays plus a month of orders, what the per-day order
+ * sets held before. A lookup looks in the months within
+ * {@link ORDER_WINDOW_DAYS} of the event's day, both ways (a file ingested
+ * out of order): one HGET per pay event and month hash that exists, 27 at most. Known limits: a
+ * resend more than the window after its first arrival counts again, and
+ * "first" is first written: a resend ingested before its original keeps the
+ * resend's day. Orders counted by versions that deduplicated per day are
+ * still found in that day's legacy order set (re-ingesting an old file stays
+ * a no-op); their resends on other days are not.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Names } from '../../core/names';
-import { DayKeys, type ActivitySettings, type Representation } from './keys';
+import { DayKeys, ordersKey, type ActivitySettings, type Representation } from './keys';
 import type { PlayerEvent } from './events';
 import { execPipeline, LuaScript } from './lua';
 import { ASSIGN_CHUNK, ASSIGN_INDEXES, userIndexKey } from './user-index';
@@ -36,21 +60,90 @@ return out
 `);
 
 /**
- * KEYS[1] the day's order-id set, KEYS[2] its pay hash; ARGV order id, units,
- * TTL. Returns 1 for a new order, 0 for a duplicate. Recording the id and
- * adding the amount happen together or not at all.
+ * Pay events of one game, in arrival order; see the module comment.
+ *
+ * KEYS: the game's order months (ARGV[1] of them, hashes order id → day),
+ * then four keys per day: its pay hash, its active and payers keys, its
+ * legacy order set (read only).
+ * ARGV: [1] months, [2] days, [3] TTL seconds (0: none); per day three: the
+ * day, its representation, the KEYS index of its own month; per event six:
+ * its day's index, the first and last KEYS index of the months to look in,
+ * order id, units, member (user id on a set day, dense index on a bitmap day).
+ *
+ * Returns per event 1: new, counted on its day; 0: already counted on this
+ * day (re-ingested; payer re-asserted); 2: counted on another day, nothing
+ * written. Recording the id, adding the amount and marking the payer happen
+ * together or not at all.
  */
 const PAY = new LuaScript(`
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[2], 'units', ARGV[2])
-redis.call('HINCRBY', KEYS[2], 'orders', 1)
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
+local m, n, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local days, reprs, own = {}, {}, {}
+for d = 1, n do
+  local a = 3 + 3 * (d - 1)
+  days[d], reprs[d], own[d] = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
 end
-return 1
+local live, out, touchedDays, touchedMonths = {}, {}, {}, {}
+for b = 1, m do live[b] = redis.call('EXISTS', KEYS[b]) == 1 end
+for e = 4 + 3 * n, #ARGV, 6 do
+  local d, id = tonumber(ARGV[e]), ARGV[e + 3]
+  local base = m + 4 * (d - 1)
+  local counted = false
+  for b = tonumber(ARGV[e + 1]), tonumber(ARGV[e + 2]) do
+    if live[b] then
+      counted = redis.call('HGET', KEYS[b], id)
+      if counted then break end
+    end
+  end
+  local code = 0
+  if not counted then
+    if redis.call('SISMEMBER', KEYS[base + 4], id) == 0 then
+      redis.call('HINCRBY', KEYS[base + 1], 'units', ARGV[e + 4])
+      redis.call('HINCRBY', KEYS[base + 1], 'orders', 1)
+      code = 1
+    end
+    redis.call('HSET', KEYS[own[d]], id, days[d])
+    live[own[d]], touchedMonths[own[d]] = true, true
+    counted = days[d]
+  end
+  if counted == days[d] then
+    local member = ARGV[e + 5]
+    if reprs[d] == 'set' then
+      redis.call('SADD', KEYS[base + 2], member)
+      redis.call('SADD', KEYS[base + 3], member)
+    else
+      redis.call('SETBIT', KEYS[base + 2], tonumber(member), 1)
+      redis.call('SETBIT', KEYS[base + 3], tonumber(member), 1)
+    end
+    touchedDays[d] = true
+  else
+    code = 2
+  end
+  out[#out + 1] = code
+end
+if ttl > 0 then
+  for b = 1, m do
+    if touchedMonths[b] then redis.call('EXPIRE', KEYS[b], ttl) end
+  end
+  for d = 1, n do
+    if touchedDays[d] then
+      local base = m + 4 * (d - 1)
+      for i = 1, 3 do redis.call('EXPIRE', KEYS[base + i], ttl) end
+    end
+  end
+end
+return out
 `);
+
+/**
+ * How far apart, in days, an order's first arrival and a resend may be for
+ * the resend to be recognised: a year and a month, the default activity TTL
+ * (resent callbacks come hours or days later; this bounds a lookup to ~27
+ * month hashes). Fixed, not the TTL: every writer must look in the same places.
+ */
+export const ORDER_WINDOW_DAYS = 400;
+
+/** Pay events per script call: bounds one call's time in Redis (a few milliseconds; up to ~30 commands each). */
+const PAYS_PER_CALL = 200;
 
 /** Members (or bits) per SADD / BITFIELD command: bounds one command's size. */
 const MEMBERS_PER_COMMAND = 2000;
@@ -59,7 +152,7 @@ export interface WriteSummary {
   readonly events: number;
   /** Pay events whose order id was new. */
   readonly newOrders: number;
-  /** Pay events whose order id had been counted already (ignored). */
+  /** Pay events whose order id had been counted already, on their day or another (ignored). */
   readonly duplicateOrders: number;
 }
 
@@ -73,12 +166,19 @@ type Pending = { repr: 'set'; members: Set<string>; ttl: number } | { repr: 'bit
 export async function writeEvents(redis: Redis, names: Names, events: readonly PlayerEvent[], settings: ActivitySettings): Promise<WriteSummary> {
   if (events.length === 0) return { events: 0, newOrders: 0, duplicateOrders: 0 };
   const byGame = new Map<number, Map<string, PlayerEvent[]>>();
+  /** Each game's pay events in arrival order: the first arrival of an order keeps it. */
+  const paysByGame = new Map<number, PlayerEvent[]>();
   for (const e of events) {
     let days = byGame.get(e.game);
     if (!days) byGame.set(e.game, (days = new Map()));
     const list = days.get(e.day);
     if (list) list.push(e);
     else days.set(e.day, [e]);
+    if (e.type === 'pay') {
+      const pays = paysByGame.get(e.game);
+      if (pays) pays.push(e);
+      else paysByGame.set(e.game, [e]);
+    }
   }
 
   // Round trip 1: indexes, then representations (after, so a game crossing the threshold is seen).
@@ -113,10 +213,11 @@ export async function writeEvents(redis: Redis, names: Names, events: readonly P
     let u = 0;
     for (let c = 0; c < plan.chunks; c++) for (const i of results[at++] as number[]) index.set(plan.users[u++]!, i);
     const reprs = results[at++] as Representation[];
+    const reprOf = new Map(plan.days.map((day, d) => [day, reprs[d]!]));
     const days = byGame.get(plan.game)!;
-    plan.days.forEach((day, d) => {
+    plan.days.forEach((day) => {
       const keys = new DayKeys(names, plan.game, day);
-      const repr = reprs[d]!;
+      const repr = reprOf.get(day)!;
       const add = (key: string, user: string, keyTtl: number) => {
         let p = pending.get(key);
         if (!p) pending.set(key, (p = repr === 'set' ? { repr, members: new Set(), ttl: keyTtl } : { repr, bits: new Set(), ttl: keyTtl }));
@@ -124,22 +225,73 @@ export async function writeEvents(redis: Redis, names: Names, events: readonly P
         else p.bits.add(index.get(user)!);
       };
       for (const e of days.get(day)!) {
+        // A pay event's user is active and a payer only if its order counts on this day: PAY decides.
+        if (e.type === 'pay') continue;
         add(keys.kind('active'), e.user, ttl);
         if (e.type === 'register') add(keys.kind('new'), e.user, ttl);
         else if (e.type === 'online') add(keys.online(Math.floor(e.secondOfDay / bucketSeconds)), e.user, onlineTtl);
-        else if (e.type === 'pay') {
-          add(keys.kind('payers'), e.user, ttl);
-          PAY.queue(second, [keys.orders, keys.pay], [e.id!, e.amountUnits!, ttl]);
-          payCalls++;
-        }
       }
     });
+    const pays = paysByGame.get(plan.game) ?? [];
+    for (let i = 0; i < pays.length; i += PAYS_PER_CALL) {
+      const call = payCall(names, plan.game, pays.slice(i, i + PAYS_PER_CALL), reprOf, index, ttl);
+      PAY.queue(second, call.keys, call.args);
+      payCalls++;
+    }
   }
   queueWrites(second, pending);
   const written = await execPipeline(second);
+  let payEvents = 0;
   let newOrders = 0;
-  for (let i = 1; i <= payCalls; i++) newOrders += Number(written[i]);
-  return { events: events.length, newOrders, duplicateOrders: payCalls - newOrders };
+  for (let i = 1; i <= payCalls; i++) {
+    for (const code of written[i] as number[]) {
+      payEvents++;
+      if (Number(code) === 1) newOrders++;
+    }
+  }
+  return { events: events.length, newOrders, duplicateOrders: payEvents - newOrders };
+}
+
+/** The keys and arguments of one {@link PAY} call: `pays` of `game`, in arrival order. */
+function payCall(
+  names: Names,
+  game: number,
+  pays: readonly PlayerEvent[],
+  reprOf: ReadonlyMap<string, Representation>,
+  index: ReadonlyMap<string, number>,
+  ttl: number,
+): { keys: string[]; args: Array<string | number> } {
+  const days = [...new Set(pays.map((e) => e.day))];
+  const windows = days.map((day) => ({ own: monthIndex(day, 0), first: monthIndex(day, -ORDER_WINDOW_DAYS), last: monthIndex(day, ORDER_WINDOW_DAYS) }));
+  const from = Math.min(...windows.map((w) => w.first));
+  const to = Math.max(...windows.map((w) => w.last));
+  const keys: string[] = [];
+  for (let month = from; month <= to; month++) keys.push(ordersKey(names, game, monthKey(month)));
+  const args: Array<string | number> = [keys.length, days.length, ttl];
+  const dayIndex = new Map<string, number>();
+  days.forEach((day, d) => {
+    const k = new DayKeys(names, game, day);
+    keys.push(k.pay, k.kind('active'), k.kind('payers'), k.orders);
+    args.push(day, reprOf.get(day)!, windows[d]!.own - from + 1);
+    dayIndex.set(day, d);
+  });
+  for (const e of pays) {
+    const d = dayIndex.get(e.day)!;
+    const w = windows[d]!;
+    args.push(d + 1, w.first - from + 1, w.last - from + 1, e.id!, e.amountUnits!, reprOf.get(e.day) === 'set' ? e.user : index.get(e.user)!);
+  }
+  return { keys, args };
+}
+
+/** The month `shift` days after `day` (`YYYYMMDD`), as a count of months since year 0. */
+function monthIndex(day: string, shift: number): number {
+  const t = new Date(Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8))) + shift * 86_400_000);
+  return t.getUTCFullYear() * 12 + t.getUTCMonth();
+}
+
+/** `YYYYMM` of a {@link monthIndex}. */
+function monthKey(month: number): string {
+  return `${Math.floor(month / 12)}${String((month % 12) + 1).padStart(2, '0')}`;
 }
 
 function queueWrites(pipeline: ChainableCommander, pending: Map<string, Pending>): void {

@@ -5,8 +5,10 @@
  * `<prefix>_meta.config` every minute, and after a Redis flush refills the
  * hash from there. Redis is the source of truth while it has a value.
  *
- * Keys are dotted names (`activity.threshold`); known keys are validated and
- * have defaults, other well-formed keys are kept as given for jobs to use.
+ * Keys are dotted names (`activity.threshold`). The runtime settings gflow
+ * reads are declared, with their defaults and rules, in the one catalogue of
+ * settings (`infra/config.ts`, next to the file settings); other well-formed
+ * keys outside gflow's namespaces are kept as given for jobs to use.
  */
 import type { Redis } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -14,7 +16,8 @@ import { failure, usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
 import type { ActivitySettings } from '../activity/keys';
 import { activitySettings } from '../activity/keys';
-import { assertKeyPart, describeValue, sqlId } from '../identifiers';
+import { describeValue, sqlId } from '../identifiers';
+import { assertUtf8Text, findSetting, RESERVED_NAMESPACES, RUNTIME_SETTINGS, SETTINGS } from '../../infra/config';
 import { isMissingSchema } from '../../infra/sql-errors';
 
 export const CONFIG_KEY = /^[a-z][A-Za-z0-9_-]{0,40}(\.[a-z][A-Za-z0-9_-]{0,40}){1,3}$/;
@@ -24,33 +27,13 @@ interface KnownKey {
   readonly default: string;
   readonly help: string;
   /** Throws a UserError if `value` is not acceptable. */
-  readonly check: (value: string, key: string) => void;
+  readonly check: (value: string) => void;
 }
 
-const whole = (min: number, max: number) => (value: string, key: string) => {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw usageError(`config ${key} = ${describeValue(value)} is not valid: use a whole number from ${min} to ${max}`);
-};
-const keyPart = (value: string, key: string) => assertKeyPart(value, `config ${key}`);
-
-/** The keys gflow itself reads. */
-export const KNOWN_KEYS: Readonly<Record<string, KnownKey>> = {
-  'activity.threshold': { default: '1000000', help: 'users above which new days are bitmaps', check: whole(0, 2 ** 32) },
-  'activity.bucketMinutes': {
-    default: '5',
-    help: 'online bucket width in minutes (a divisor of 60)',
-    check: (v, k) => {
-      whole(1, 60)(v, k);
-      activitySettings({ bucketMinutes: Number(v) });
-    },
-  },
-  'activity.ttlDays': { default: '400', help: 'days activity keys are kept (0: forever)', check: whole(0, 100_000) },
-  'activity.onlineTtlDays': { default: '35', help: 'days online buckets are kept (0: forever)', check: whole(0, 100_000) },
-  'ingest.stream': { default: 'events', help: 'stream name: events are XADDed to <prefix>:stream:<name>', check: keyPart },
-  'ingest.group': { default: 'gflow', help: 'consumer group of the collectors', check: keyPart },
-  'ingest.batchSize': { default: '1000', help: 'stream messages per batch', check: whole(1, 100_000) },
-  'ingest.minIdleSeconds': { default: '60', help: 'pending messages idle this long are re-claimed', check: whole(1, 86_400) },
-};
+/** The keys gflow itself reads: the runtime rows of the settings catalogue. */
+export const KNOWN_KEYS: Readonly<Record<string, KnownKey>> = Object.fromEntries(
+  RUNTIME_SETTINGS.map((s) => [s.key, { default: s.default, help: s.help, check: s.check }]),
+);
 
 /** The Redis hash holding the configuration. */
 export function configHashKey(names: Names): string {
@@ -66,16 +49,25 @@ export function validateConfig(key: unknown, value: unknown): asserts key is str
   if (typeof value !== 'string' || value.length > MAX_CONFIG_VALUE) {
     throw usageError(`config ${key}: the value must be text of at most ${MAX_CONFIG_VALUE} chars`);
   }
-  KNOWN_KEYS[key]?.check(value, key);
+  assertUtf8Text(value, `config ${key}`);
+  KNOWN_KEYS[key]?.check(value);
 }
 
 /**
- * Check a key's form.
+ * Check a key's form, and that it names a runtime setting: a declared one,
+ * or a job's own key outside gflow's namespaces.
  * @throws UserError (exit 2) showing the form and the known keys.
  */
 export function validateConfigKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || !CONFIG_KEY.test(key)) {
-    throw usageError(`config key ${describeValue(key)} is not valid: use dotted lowercase names like activity.threshold (known: ${Object.keys(KNOWN_KEYS).join(', ')})`);
+    throw usageError(`config key ${describeValue(key)} is not valid: use a known setting (${SETTINGS.map((s) => s.key).join(', ')}) or a dotted lowercase name of your own like report.note`);
+  }
+  const setting = findSetting(key);
+  if (setting?.home === 'file') throw usageError(`config ${key} lives in the config file, not in Redis: gflow config set ${key} <value> writes it there`);
+  const namespace = key.split('.')[0]!;
+  if (!setting && RESERVED_NAMESPACES.includes(namespace)) {
+    const known = SETTINGS.filter((s) => s.key.startsWith(`${namespace}.`)).map((s) => s.key);
+    throw usageError(`config ${key} is not a setting: known ${namespace}.* settings are ${known.join(', ')}`);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * The MySQL side of reruns (DESIGN.md "Reruns"): for each period of a rerun,
+ * The MySQL side of reruns (docs/architecture.md "Reruns"): for each period of a rerun,
  * back up the report rows the task owns ({@link snapshot}), and after the
- * recompute diff them ({@link diffPeriod}), check them ({@link runChecks}) and,
+ * recompute diff them ({@link diffPeriod}), check them ({@link evaluateChecks}) and,
  * on demand, put the backup back ({@link restorePeriod}).
  *
  * The rows a task owns for a period are, in each declared table, those whose
@@ -17,7 +17,7 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import { failure } from '../../core/errors';
 import type { Names } from '../../core/names';
 import { sqlId } from '../identifiers';
-import type { Migration } from '../schema/migrations';
+import type { Migration } from '../schema/migration';
 import {
   BATCH,
   checkGames,
@@ -40,7 +40,7 @@ import {
 
 export type { RerunScope } from './scope';
 export { diffPeriod, readDiff, type DiffCounts, type DiffRow } from './diff';
-export { readChecks, runChecks, type CheckResult } from './checks';
+export { evaluateChecks, type CheckResult, type CheckScope } from './checks';
 
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 /** Rerun ids compare byte for byte, as Temporal's ids do. */

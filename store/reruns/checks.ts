@@ -1,6 +1,6 @@
 /**
  * A task's consistency checks (seed business point 4), evaluated in SQL over
- * the rows a rerun period owns. Only offending rows leave MySQL, and at most
+ * the rows a run's period owns. Only offending rows leave MySQL, and at most
  * {@link MAX_ROWS_PER_CHECK} of them per check: a broken job must not turn a
  * check into a table dump.
  */
@@ -10,12 +10,9 @@ import type { Names } from '../../core/names';
 import { checkName, type OrderedCheck, type RangeCheck, type ReportCheck, type RowPerGameCheck } from '../../core/report';
 import { assertSqlName, describeValue, sqlId } from '../identifiers';
 import {
-  BATCH,
   checkGames,
   checkScopeIds,
-  chunks,
   explainError,
-  inTransaction,
   keyJson,
   parseRow,
   resolveTables,
@@ -44,17 +41,20 @@ export interface CheckResult {
 
 type Base = Omit<CheckResult, 'game' | 'detail'>;
 
+/** What checks read: the task's report tables for one period, optionally some games. */
+export type CheckScope = Pick<RerunScope, 'period' | 'tables' | 'games'>;
+
 /**
- * Evaluate `checks` over the rows in scope and store the failures in
- * `rerun_check`, replacing what this rerun had for the period's tables.
+ * Evaluate `checks` over the rows in scope. The caller stores the failures
+ * (the ledger keeps them with the run that wrote the rows).
  * range: rows whose column is outside [min, max]; ordered: rows where some
  * consecutive pair has a > b; rowPerGame: games of `expectedGames` (within the
  * scope's games) lacking a row for some period value. NULL passes range and
  * ordered: it is a value not computable yet, not a wrong one.
  * @returns the failures, one per offending row or game; empty when all pass.
  */
-export async function runChecks(pool: Pool, names: Names, scope: RerunScope, checks: readonly ReportCheck[], expectedGames: readonly number[]): Promise<CheckResult[]> {
-  checkScopeIds(scope.rerunId, scope.period.key);
+export async function evaluateChecks(pool: Pool, names: Names, scope: CheckScope, checks: readonly ReportCheck[], expectedGames: readonly number[]): Promise<CheckResult[]> {
+  checkScopeIds('checks', scope.period.key);
   const games = checkGames(scope.games);
   const expected = checkGames(expectedGames, 'expected game') ?? [];
   const tables = new Map((await resolveTables(pool, names, scope.tables)).map((t) => [t.table, t]));
@@ -73,42 +73,7 @@ export async function runChecks(pool: Pool, names: Names, scope: RerunScope, che
       else if (check.kind === 'rowPerGame') results.push(...(await rowPerGameCheck(pool, t, check, base, values, games === undefined ? expected : expected.filter((g) => games.includes(g)))));
       else throw usageError(`check kind ${describeValue((check as { kind: unknown }).kind)} is not range, ordered or rowPerGame`);
     }
-    await inTransaction(pool, async (conn) => {
-      const checkTable = sqlId(names.schema('report'), 'rerun_check');
-      const scoped = [...tables.keys()];
-      if (scoped.length > 0) {
-        await conn.query(`DELETE FROM ${checkTable} WHERE rerun_id = ? AND period = ? AND tbl IN (${scoped.map(() => '?').join(', ')})`, [scope.rerunId, scope.period.key, ...scoped]);
-      }
-      for (const batch of chunks(results, BATCH)) {
-        await conn.query(
-          `INSERT INTO ${checkTable} (rerun_id, period, tbl, check_name, severity, game_id, detail) VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-          batch.flatMap((r) => [scope.rerunId, r.period, r.table, r.check, r.severity, r.game ?? null, r.detail]),
-        );
-      }
-    });
     return results;
-  } catch (err) {
-    return explainError(err, names);
-  }
-}
-
-/** The stored check failures of a rerun, ordered by period and table. */
-export async function readChecks(pool: Pool, names: Names, rerunId: string, filter: { period?: string } = {}): Promise<CheckResult[]> {
-  checkScopeIds(rerunId, filter.period);
-  try {
-    const [rows] = await pool.query<RowDataPacket[]>(
-      `SELECT period, tbl, check_name, severity, game_id, detail FROM ${sqlId(names.schema('report'), 'rerun_check')}
-       WHERE rerun_id = ?${filter.period === undefined ? '' : ' AND period = ?'} ORDER BY period, tbl, id`,
-      filter.period === undefined ? [rerunId] : [rerunId, filter.period],
-    );
-    return rows.map((r) => ({
-      check: String(r.check_name),
-      severity: r.severity === 'warning' ? 'warning' : 'error',
-      table: String(r.tbl),
-      ...(r.game_id === null ? {} : { game: Number(r.game_id) }),
-      period: String(r.period),
-      detail: String(r.detail),
-    }));
   } catch (err) {
     return explainError(err, names);
   }

@@ -13,7 +13,8 @@ import { failure, usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
 import type { Period } from '../../core/period';
 import { periodValuesOf, type ReportTable } from '../../core/report';
-import { assertSqlName, describeValue, isGameId, sqlId } from '../identifiers';
+import { GAME_ID_FORM, isGameId } from '../../core/game';
+import { assertSqlName, describeValue, sqlId } from '../identifiers';
 import { isMissingSchema } from '../../infra/sql-errors';
 
 /** Binary collation: JSON text is compared byte for byte (a changed letter case is a change). */
@@ -77,7 +78,7 @@ export function checkScopeIds(rerunId: unknown, periodKey?: unknown): asserts re
 /** Games as a checked list; undefined stays "every game". */
 export function checkGames(games: readonly number[] | undefined, what = 'game'): readonly number[] | undefined {
   if (games === undefined) return undefined;
-  for (const g of games) if (!isGameId(g)) throw usageError(`${what} ${describeValue(g)} is not valid: use a whole number from 1 to 2147483647`);
+  for (const g of games) if (!isGameId(g)) throw usageError(`${what} ${describeValue(g)} is not valid: use ${GAME_ID_FORM}`);
   return [...new Set(games)].sort((a, b) => a - b);
 }
 
@@ -207,32 +208,7 @@ export function selectRows(t: ResolvedTable, periodValues: readonly string[], ga
   };
 }
 
-/** Run `fn` in one transaction on one connection; rolled back if it throws. */
-export async function inTransaction<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  // Periods of one rerun write their rows side by side in parallel: READ COMMITTED takes no
-  // gap locks, and a deadlock that still happens is retried here rather than failing the step.
-  for (let attempt = 1; ; attempt++) {
-    const conn = await pool.getConnection();
-    try {
-      await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-      await conn.beginTransaction();
-      try {
-        const result = await fn(conn);
-        await conn.commit();
-        return result;
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      }
-    } catch (err) {
-      const errno = (err as { errno?: number } | null)?.errno;
-      if ((errno === 1213 || errno === 1205) && attempt < 5) continue;
-      throw err;
-    } finally {
-      conn.release();
-    }
-  }
-}
+export { inTransaction } from '../../infra/mysql';
 
 /** Say "migrate first" for a missing rerun table, and "declare the key" for duplicate keys; rethrow anything else. */
 export function explainError(err: unknown, names: Names, table?: string): never {

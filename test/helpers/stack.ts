@@ -8,7 +8,7 @@ import { Names } from '../../core/names';
 import type { Config } from '../../infra/config';
 import { closeMysql, getMysql } from '../../infra/mysql';
 import { closeRedis, getRedis } from '../../infra/redis';
-import { dropAll } from './reports';
+import { dropAll, prepareMysql } from './reports';
 import { startTemporal, testConfig } from './temporal';
 
 export interface TestStack {
@@ -17,10 +17,16 @@ export interface TestStack {
   readonly names: Names;
 }
 
-export async function startStack(overrides: Partial<Config> = {}): Promise<TestStack> {
+/**
+ * Start a dev server and migrate a fresh prefix's MySQL schemas (every run
+ * writes the ledger), with `games` in its registry.
+ */
+export async function startStack(overrides: Partial<Config> = {}, options: { games?: readonly number[] } = {}): Promise<TestStack> {
   const env = await startTemporal();
   const config = testConfig({ temporalAddress: env.address, ...overrides });
-  return { env, config, names: new Names(config.prefix) };
+  const names = new Names(config.prefix);
+  await prepareMysql(getMysql(config.mysqlUrl), names, options.games ?? []);
+  return { env, config, names };
 }
 
 export async function stopStack(stack: TestStack | undefined): Promise<void> {

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,41 +21,10 @@ import { closeMysql, getMysql } from '../../infra/mysql';
 import type { AlertMessage } from '../../infra/notifier';
 import { closeRedis, getRedis } from '../../infra/redis';
 import { freePort } from '../helpers/processes';
-import { dropAll } from '../helpers/reports';
+import { Receiver } from '../helpers/receiver';
+import { dropAll, prepareMysql } from '../helpers/reports';
 import { withSlaves } from '../helpers/slaves';
 import { startTemporal, testConfig } from '../helpers/temporal';
-
-interface Received {
-  readonly method: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: AlertMessage;
-}
-
-/** A webhook receiver that records what it gets and answers `status`. */
-class Receiver {
-  readonly requests: Received[] = [];
-  status = 200;
-  private server: Server | undefined;
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        this.requests.push({ method: req.method ?? '', headers: req.headers, body: JSON.parse(body) as AlertMessage });
-        res.writeHead(this.status, { 'content-type': 'text/plain' }).end(this.status === 200 ? 'ok' : 'receiver down');
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    const address = this.server.address();
-    if (!address || typeof address === 'string') throw new Error('no port');
-    return `http://127.0.0.1:${address.port}/alerts/secret-token`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
-}
 
 const quiet = createLogger('alerts', () => undefined);
 /** The activity context Temporal would give; its logger silenced, since failing is what some tests want. */
@@ -167,6 +135,7 @@ describe('a run with failed games', () => {
     receiver.requests.length = 0;
     const config = testConfig({ temporalAddress: env.address, alertWebhook: url });
     const names = new Names(config.prefix);
+    await prepareMysql(getMysql(config.mysqlUrl), names, []);
     try {
       const summary = await withSlaves(config, ['s1'], async () => {
         const [action] = await new JobControl(env.client, config).start('work', loadJobs(config.jobsDir).tasks('work', ['isolated']));

@@ -11,9 +11,10 @@ import { Names, searchAttributeTypes } from '../../core/names';
 import type { Config } from '../../infra/config';
 import { closeMysql, getMysql } from '../../infra/mysql';
 import { closeRedis, getRedis } from '../../infra/redis';
+import { createSlave } from '../../worker/slave';
 import { findTemporalCli } from '../../dev/temporal-cli';
 import { gflow, type CliResult } from '../helpers/cli';
-import { dropAll } from '../helpers/reports';
+import { dropAll, prepareMysql } from '../helpers/reports';
 import { cliEnv, startTemporal, testConfig } from '../helpers/temporal';
 
 const FIXTURES = resolve(__dirname, '../fixtures');
@@ -31,7 +32,7 @@ describe('bad input', () => {
   const env = cliEnv(testConfig({ temporalAddress: '127.0.0.1:1' }));
 
   test('an unknown job is refused with the known ones', async () => {
-    assertOneLine(await gflow(['start', 'nope'], env), 2, /unknown job "nope" .*known jobs: deps, fx, sched, work/);
+    assertOneLine(await gflow(['start', 'nope'], env), 2, /unknown job "nope" .*known jobs: deps, failfast, fx, lg, sched, tables, work/);
   });
 
   test('an unknown task is refused with the job’s tasks', async () => {
@@ -77,9 +78,11 @@ describe('against a real Temporal', () => {
   before(async () => {
     temporal = await startTemporal();
     config = testConfig({ temporalAddress: temporal.address });
+    await prepareMysql(getMysql(config.mysqlUrl), new Names(config.prefix), []);
   });
 
   after(async () => {
+    await dropAll(getMysql(config.mysqlUrl), getRedis(config.redisUrl), new Names(config.prefix));
     await temporal?.teardown();
   });
 
@@ -130,6 +133,10 @@ describe('gflow setup on a cluster without gflow\'s search attributes', () => {
     await closeMysql();
     await closeRedis();
     await bare?.teardown();
+  });
+
+  test('a slave refuses to start before setup, naming the missing attributes and gflow setup', async () => {
+    await assert.rejects(createSlave({ config, slave: 'early', shutdownGraceSeconds: 1 }), /lacks gflow's search attributes .*GflowOutcome.*: run gflow setup/);
   });
 
   test('registers the search attributes and migrates MySQL; a second run changes nothing', async () => {

@@ -5,7 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityStore, daysEnding, type DayRef } from '../../store/activity/store';
-import { dataWorld, events } from '../helpers/data';
+import { DayKeys, ordersKey } from '../../store/activity/keys';
+import { payFigures } from '../../jobs/report/compute';
+import { dataWorld, events, snapshot } from '../helpers/data';
 
 const world = dataWorld();
 after(() => world.cleanup());
@@ -113,5 +115,79 @@ describe('activity store', () => {
   test('queries leave no scratch keys behind', async () => {
     const [, keys] = await world.redis.scan('0', 'MATCH', `${world.names.prefix}:tmp:*`, 'COUNT', 10_000);
     assert.deepEqual(keys, []);
+  });
+});
+
+describe('pay orders count once per game, on the day of their first arrival', () => {
+  const pay = (game: number, user: string, ts: string, id: string, amount: string) => ({ game, user, type: 'pay', ts, id, amount });
+  const login = (game: number, user: string, ts: string) => ({ game, user, type: 'login', ts });
+
+  for (const [label, threshold, game] of [['sets', 1_000_000, 11], ['bitmaps', 0, 12]] as const) {
+    test(`an order resent the next day (${label}): revenue and payer stay on the first day`, async () => {
+      const store = new ActivityStore(world.redis, world.names, { threshold });
+      // Day 1: a pays o1; b logs in. Day 2 (a later batch): the callback of o1 arrives again; b pays o2.
+      const first = await store.write(events([pay(game, 'a', '2026-11-01T23:50:00Z', 'o1', '4.99'), login(game, 'b', '2026-11-01T10:00:00Z')]));
+      assert.deepEqual([first.newOrders, first.duplicateOrders], [1, 0]);
+      const second = await store.write(events([pay(game, 'a', '2026-11-02T00:10:00Z', 'o1', '4.99'), pay(game, 'b', '2026-11-02T09:00:00Z', 'o2', '2.00')]));
+      assert.deepEqual([second.newOrders, second.duplicateOrders], [1, 1]);
+
+      assert.deepEqual(await store.revenue(game, '20261101'), { amount: '4.99', units: 49900, orders: 1 });
+      assert.deepEqual(await store.revenue(game, '20261102'), { amount: '2', units: 20000, orders: 1 }, 'o1 is not counted again');
+      assert.equal(await store.count(game, 'payers', '20261101'), 1);
+      assert.equal(await store.count(game, 'payers', '20261102'), 1, 'a is not a payer of day 2');
+      assert.equal(await store.count(game, 'active', '20261102'), 1, 'a resent callback is not a’s activity');
+
+      // What the report job's pay task writes for each day (a rerun computes the same).
+      assert.deepEqual(await payFigures(store, game, '20261101'), { payers: 1, revenue: '4.9900', payRate: '0.500000', arpu: '2.4950', arppu: '4.9900' });
+      assert.deepEqual(await payFigures(store, game, '20261102'), { payers: 1, revenue: '2.0000', payRate: '1.000000', arpu: '2.0000', arppu: '2.0000' });
+
+      // The memory: order → the day that counted it, in the month's hash, with the activity TTL.
+      const month = ordersKey(world.names, game, '202611');
+      assert.deepEqual(await world.redis.hgetall(month), { o1: '20261101', o2: '20261102' });
+      const ttl = await world.redis.ttl(month);
+      assert.ok(ttl > 399 * 86_400 && ttl <= 400 * 86_400, `TTL ${ttl}`);
+
+      // Ingesting both days again, in either order, changes nothing.
+      const before = await snapshot(world.redis, `${world.names.prefix}:act:${game}`);
+      const again = await store.write(events([pay(game, 'b', '2026-11-02T09:00:00Z', 'o2', '2.00'), pay(game, 'a', '2026-11-02T00:10:00Z', 'o1', '4.99'), pay(game, 'a', '2026-11-01T23:50:00Z', 'o1', '4.99')]));
+      assert.deepEqual([again.newOrders, again.duplicateOrders], [0, 3]);
+      assert.deepEqual(await snapshot(world.redis, `${world.names.prefix}:act:${game}`), before);
+    });
+  }
+
+  test('across a month boundary, and within one batch the first arrival wins', async () => {
+    const store = new ActivityStore(world.redis, world.names);
+    const game = 13;
+    await store.write(events([pay(game, 'a', '2026-11-30T23:59:00Z', 'm1', '1')]));
+    // One batch whose day 2 comes first in the map (c logs in first) but whose o3 arrives on day 1 first.
+    const batch = await store.write(events([
+      login(game, 'c', '2026-12-02T08:00:00Z'),
+      pay(game, 'a', '2026-12-01T00:01:00Z', 'm1', '1'),
+      pay(game, 'c', '2026-12-01T12:00:00Z', 'o3', '3'),
+      pay(game, 'c', '2026-12-02T12:00:00Z', 'o3', '3'),
+    ]));
+    assert.deepEqual([batch.newOrders, batch.duplicateOrders], [1, 2]);
+    assert.deepEqual(await store.revenue(game, '20261130'), { amount: '1', units: 10000, orders: 1 });
+    assert.deepEqual(await store.revenue(game, '20261201'), { amount: '3', units: 30000, orders: 1 });
+    assert.deepEqual(await store.revenue(game, '20261202'), { amount: '0', units: 0, orders: 0 });
+    assert.equal(await store.count(game, 'payers', '20261202'), 0);
+    assert.equal(await store.count(game, 'active', '20261202'), 1, 'c is active on day 2 by its login');
+    assert.deepEqual(await world.redis.hgetall(ordersKey(world.names, game, '202612')), { o3: '20261201' });
+  });
+
+  test('an order counted by the per-day dedup of older versions is not counted again', async () => {
+    const store = new ActivityStore(world.redis, world.names);
+    const game = 14;
+    const day = new DayKeys(world.names, game, '20261105');
+    // What an older version left: the day's order set, revenue and payer.
+    await world.redis.sadd(day.orders, 'old1');
+    await world.redis.hset(day.pay, 'units', 50000, 'orders', 1);
+    const again = await store.write(events([pay(game, 'a', '2026-11-05T10:00:00Z', 'old1', '5')]));
+    assert.deepEqual([again.newOrders, again.duplicateOrders], [0, 1]);
+    assert.deepEqual(await store.revenue(game, '20261105'), { amount: '5', units: 50000, orders: 1 });
+    assert.equal(await store.count(game, 'payers', '20261105'), 1, 'the payer is re-asserted');
+    // Now remembered game-wide: a resend the next day is not counted either.
+    await store.write(events([pay(game, 'a', '2026-11-06T10:00:00Z', 'old1', '5')]));
+    assert.deepEqual(await store.revenue(game, '20261106'), { amount: '0', units: 0, orders: 0 });
   });
 });

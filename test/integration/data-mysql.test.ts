@@ -2,9 +2,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RowDataPacket } from 'mysql2/promise';
+import { Command } from 'commander';
+import { gamesCommand } from '../../cli/commands/games';
 import { isUserError, UserError } from '../../core/errors';
 import { configHashKey, dataSettings, describeConfig, getConfig, landConfig, restoreConfig, setConfig } from '../../store/config/runtime-config';
-import { addGame, gameClients, gameRouting, getGame, listEnabledGames, listGames, setGameEnabled, validateGame } from '../../store/games/registry';
+import { addGame, gameClients, gameRouting, getGame, listEnabledGames, listGames, registryWriter, setGameEnabled, updateGame, validateGame, validateGameChanges } from '../../store/games/registry';
 import { sqlId } from '../../store/identifiers';
 import { appliedMigrations, migrate, MIGRATIONS } from '../../store/schema/migrations';
 import { parseReportFinished, publishReportFinished, reportChannel } from '../../store/activity/publish';
@@ -66,6 +68,100 @@ describe('games registry', () => {
     await assert.rejects(addGame(world.mysql, world.names, validateGame({ id: 7 })), /game 7 exists already/);
     await assert.rejects(setGameEnabled(world.mysql, world.names, 404, false), /game 404 is not registered/);
     assert.equal((await listGames(world.mysql, world.names)).length, 2);
+  });
+
+  test('a URL with a path that is not a database, or a query string, is refused (the settings\' validator)', () => {
+    const refused = (fn: () => unknown, pattern: RegExp) =>
+      assert.throws(fn, (err: unknown) => err instanceof UserError && err.exitCode === 2 && pattern.test(err.message) && !err.message.includes('\n'));
+    refused(() => validateGame({ id: 1, mysqlUrl: 'mysql://root@127.0.0.1:3306/;DROP' }), /MySQL URL .* is not valid: the path "\/;DROP" is not a database name; use mysql:\/\/host:port/);
+    refused(() => validateGame({ id: 1, mysqlUrl: 'mysql://h:3306/db?multipleStatements=true' }), /query string/);
+    refused(() => validateGame({ id: 1, redisUrl: 'redis://h:6379/16' }), /Redis URL .* database number from 0 to 15/);
+    assert.equal(validateGame({ id: 1, mysqlUrl: 'mysql://r@h:3306/reports' }).mysqlUrl, 'mysql://r@h:3306/reports');
+  });
+
+  test('update changes the fields given and nothing else, and records who and when', async () => {
+    const before = (await getGame(world.mysql, world.names, 3))!;
+    assert.equal(before.updatedBy, registryWriter(), 'add and enable/disable record the writer too');
+    await world.mysql.query(`UPDATE ${sqlId(world.names.schema('meta'), 'games')} SET updated_at = '2020-01-01 00:00:00', updated_by = NULL WHERE id IN (3, 7)`);
+
+    const updated = await updateGame(world.mysql, world.names, 3, { redisUrl: 'redis://10.0.0.9:6380/2' }, 'ops@box1');
+    assert.deepEqual(
+      { ...updated, updatedAt: undefined },
+      { ...before, redisUrl: 'redis://10.0.0.9:6380/2', updatedBy: 'ops@box1', updatedAt: undefined },
+      'only the Redis URL and the record of the change differ',
+    );
+    assert.notEqual(updated.updatedAt.slice(0, 4), '2020', 'updated_at is now');
+    const other = (await getGame(world.mysql, world.names, 7))!;
+    assert.deepEqual([other.updatedBy, other.updatedAt.slice(0, 10)], [null, '2020-01-01'], 'other games are untouched');
+
+    const renamed = await updateGame(world.mysql, world.names, 3, { name: ' Dragon II ', tz: 'Europe/Berlin', mysqlUrl: 'mysql://r@10.0.0.7:3306/own' });
+    assert.deepEqual([renamed.name, renamed.tz, renamed.redisUrl, renamed.mysqlUrl], ['Dragon II', 'Europe/Berlin', 'redis://10.0.0.9:6380/2', 'mysql://r@10.0.0.7:3306/own']);
+    assert.match(renamed.updatedBy!, /^[^@]+@[^@]+$/, 'user@host of this process by default');
+    assert.equal(renamed.updatedBy, registryWriter());
+  });
+
+  test('update refuses an unknown id, a bad value or nothing to change, and changes nothing', async () => {
+    const rows = async () => JSON.stringify(await listGames(world.mysql, world.names));
+    const before = await rows();
+    const refusal = (pattern: RegExp) => (err: unknown) => isUserError(err) && err.exitCode === 2 && pattern.test(err.message) && !err.message.includes('\n');
+    await assert.rejects(updateGame(world.mysql, world.names, 404, { name: 'x' }), refusal(/game 404 is not registered/));
+    await assert.rejects(updateGame(world.mysql, world.names, 3, { mysqlUrl: 'mysql://root@h:3306/;DROP' }), refusal(/MySQL URL .* not a database name/));
+    await assert.rejects(updateGame(world.mysql, world.names, 3, { redisUrl: 'http://x' }), refusal(/Redis URL/));
+    await assert.rejects(updateGame(world.mysql, world.names, 3, { tz: 'Mars/Base' }), refusal(/IANA zone/));
+    await assert.rejects(updateGame(world.mysql, world.names, 3, {}), refusal(/nothing to change/));
+    await assert.rejects(updateGame(world.mysql, world.names, '3;DROP' as unknown as number, { name: 'x' }), refusal(/game id/));
+    assert.throws(() => validateGameChanges({ name: undefined }), refusal(/nothing to change/));
+    assert.equal(await rows(), before);
+  });
+
+  test('gflow games update: exit 0, or 2 for an unknown id or a bad URL', async () => {
+    const run = async (args: string[]): Promise<{ code: number; out: string }> => {
+      const env = { GFLOW_PREFIX: process.env.GFLOW_PREFIX, GFLOW_CONFIG: process.env.GFLOW_CONFIG };
+      process.env.GFLOW_PREFIX = world.names.prefix;
+      delete process.env.GFLOW_CONFIG;
+      let out = '';
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string | Uint8Array) => ((out += chunk.toString()), true)) as typeof process.stdout.write;
+      try {
+        const program = new Command('gflow').option('-v, --verbose').option('--config <file>').exitOverride();
+        program.addCommand(gamesCommand().exitOverride());
+        await program.parseAsync(['node', 'gflow', 'games', 'update', ...args]);
+        return { code: 0, out };
+      } catch (err) {
+        if (isUserError(err)) return { code: err.exitCode, out: out + err.message };
+        throw err;
+      } finally {
+        process.stdout.write = write;
+        for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    };
+    const ok = await run(['7', '--mysql', 'mysql://report@10.0.0.6:3306/reports']);
+    assert.equal(ok.code, 0);
+    assert.match(ok.out, /updated game 7 \(Dragon\): mysqlUrl\n/);
+    assert.equal((await getGame(world.mysql, world.names, 7))?.mysqlUrl, 'mysql://report@10.0.0.6:3306/reports');
+    const unknown = await run(['404', '--name', 'x']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.out, /game 404 is not registered/);
+    const bad = await run(['7', '--mysql', 'mysql://root@h:3306/;DROP']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.out, /MySQL URL "mysql:\/\/root@h:3306\/;DROP" is not valid: the path "\/;DROP" is not a database name; use mysql:\/\/host:port/);
+    assert.equal((await run(['7'])).code, 2, 'nothing to change');
+  });
+
+  test('the updated_by migration is safe to run again', async () => {
+    const m = MIGRATIONS.find((x) => x.version === '0006_meta_games_updated_by')!;
+    const conn = await world.mysql.getConnection();
+    try {
+      for (const statement of m.up(world.names)) await conn.query(statement);
+    } finally {
+      conn.release();
+    }
+    const [cols] = await world.mysql.query<RowDataPacket[]>(
+      'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [world.names.schema('meta'), 'games'],
+    );
+    assert.deepEqual(cols.map((r) => r.c), ['id', 'name', 'tz', 'redis_url', 'mysql_url', 'enabled', 'created_at', 'updated_at', 'updated_by']);
   });
 });
 

@@ -16,7 +16,7 @@ import { parsePeriodKey } from '../../core/period';
 import { ActivityStore } from '../../store/activity/store';
 import { migrate } from '../../store/schema/migrations';
 import { parseReportFinished, reportChannel } from '../../store/activity/publish';
-import { runChecks } from '../../store/reruns/backup';
+import { evaluateChecks } from '../../store/reruns/backup';
 import { onlineFigures } from '../../jobs/report/compute';
 import type { Config } from '../../infra/config';
 import { loadJobs } from '../../infra/jobs';
@@ -125,7 +125,7 @@ before(async () => {
   env = await startTemporal();
   config = testConfig({ temporalAddress: env.address, jobsDir: resolve(__dirname, '../../jobs') });
   names = new Names(config.prefix);
-  await migrate(mysql(), names);
+  await migrate(mysql(), names, { jobs: registry.list() });
   await prepareMysql(mysql(), names, [1, 2, 3]);
   const redis = getRedis(config.redisUrl);
   await new ActivityStore(redis, names, { threshold: 0 }).write(fixture(1));
@@ -199,8 +199,8 @@ describe('report job', () => {
     const failures: string[] = [];
     for (const name of TASKS) {
       const task = registry.task('report', name);
-      const scope = { rerunId: `${names.prefix}.report.check-test`, period, tables: task.reports ?? [] };
-      for (const r of await runChecks(mysql(), names, scope, task.checks ?? [], [1, 2, 3])) failures.push(`${r.check} | game ${r.game}: ${r.detail}`);
+      const scope = { period, tables: task.reports ?? [] };
+      for (const r of await evaluateChecks(mysql(), names, scope, task.checks ?? [], [1, 2, 3])) failures.push(`${r.check} | game ${r.game}: ${r.detail}`);
     }
     assert.deepEqual(failures.sort(), [
       'report_active: a row for every game | game 2: no row for day=2026-11-10',

@@ -15,7 +15,8 @@ import { closeRedis, getRedis } from '../../infra/redis';
 import { rerunPlan, restoreSteps } from '../../client/rerun-history';
 import { planRerun, startRerun } from '../../client/reruns';
 import type { RunFilters } from '../../core/job';
-import { restore, type RerunResult } from '../../workflows/rerun';
+import { type RerunResult } from '../../workflows/rerun';
+import { restore } from '../../workflows/restore';
 import { gflow } from '../helpers/cli';
 import { dropAll, prepareMysql } from '../helpers/reports';
 import { withSlaves } from '../helpers/slaves';
@@ -97,7 +98,8 @@ describe('reruns', () => {
     assert.notDeepEqual(await rows(), before);
 
     await withSlaves(config, ['s1'], async () => {
-      const steps = restoreSteps(await rerunPlan(env.client, result.rerunId));
+      const { plan } = await rerunPlan(getMysql(config.mysqlUrl), names, result.rerunId);
+      const steps = restoreSteps(plan, new Map(registry.tasks('fx', ['daily']).map((t) => [t.name, t])));
       const outcome = await env.client.workflow.execute(restore, { workflowId: names.restoreId(result.rerunId), taskQueue: names.sharedQueue, args: [{ steps }] });
       assert.equal(outcome.periods, 3);
     });

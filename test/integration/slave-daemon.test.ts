@@ -19,9 +19,11 @@ import { JobControl } from '../../client/control';
 import { daemonStatus, type DaemonStatus } from '../../worker/daemon';
 import { loadJobs } from '../../infra/jobs';
 import { liveness, pidFilePath } from '../../worker/pidfile';
+import { closeMysql, getMysql } from '../../infra/mysql';
 import { closeRedis, getRedis } from '../../infra/redis';
 import type { LiveSlave } from '../../client/status';
 import { gflow, type CliResult } from '../helpers/cli';
+import { dropAll, prepareMysql } from '../helpers/reports';
 import { cliEnv, startTemporal, testConfig } from '../helpers/temporal';
 
 const scratch = mkdtempSync(join(tmpdir(), 'gflow-daemon-'));
@@ -65,6 +67,7 @@ before(async () => {
   env = await startTemporal();
   config = testConfig({ temporalAddress: env.address, jobsDir });
   names = new Names(config.prefix);
+  await prepareMysql(getMysql(config.mysqlUrl), names, []);
   cli = (args) => gflow(args, cliEnv(config));
 });
 
@@ -78,10 +81,9 @@ after(async () => {
       // Gone already.
     }
   }
-  const redis = getRedis(config.redisUrl);
-  const keys = await redis.keys(`${names.redisKey('test')}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await dropAll(getMysql(config.mysqlUrl), getRedis(config.redisUrl), names);
   await closeRedis();
+  await closeMysql();
   await env?.teardown();
   rmSync(scratch, { recursive: true, force: true });
 });

@@ -25,7 +25,7 @@ import { installSdkLogging } from '../../worker/sdk-logging';
 import { findTemporalCli } from '../../dev/temporal-cli';
 import { connectClient } from '../../infra/temporal';
 import { freePort } from '../helpers/processes';
-import { dropAll } from '../helpers/reports';
+import { dropAll, prepareMysql } from '../helpers/reports';
 import { withSlaves } from '../helpers/slaves';
 import { testConfig } from '../helpers/temporal';
 
@@ -42,6 +42,7 @@ before(async () => {
   const [port, uiPort] = [await freePort(), await freePort()];
   server = await startDevServer({ cli: findTemporalCli(process.env.GFLOW_TEMPORAL_CLI), port, uiPort, dataDir: join(scratch, 'temporal') });
   config = testConfig({ temporalAddress: server.address });
+  await prepareMysql(getMysql(config.mysqlUrl), new Names(config.prefix), []);
   client = await connectClient(config);
 });
 

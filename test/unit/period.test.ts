@@ -13,6 +13,7 @@ import {
 } from '../../core/period';
 import type { Period } from '../../core/period';
 import type { PeriodUnit } from '../../core/schedule';
+import { addDays, dayBounds, dayEnd, dayKeyOf, dayOf, dayRange, daysEnding, dayStart, isDayKey, isoWeekday } from '../../core/day';
 import { UserError } from '../../core/errors';
 
 const BERLIN = 'Europe/Berlin';
@@ -245,5 +246,87 @@ describe('periodLabel', () => {
     assert.equal(periodLabel(parsePeriodKey('day', '20150420', 'UTC')), '2015-04-20');
     assert.equal(periodLabel(parsePeriodKey('hour', '2015042013', 'UTC')), '2015-04-20 13:00');
     assert.equal(periodLabel(parsePeriodKey('minute', '201504201305', 'UTC')), '2015-04-20 13:05');
+  });
+});
+
+describe('local days (core/day): the day model of periods', () => {
+  const NEW_YORK = 'America/New_York';
+
+  test('Europe/Berlin 2026-03-29 has 23 hours, 2026-10-25 has 25', () => {
+    assert.deepEqual(dayBounds('20260329', BERLIN), { start: at('2026-03-29T00:00:00+01:00'), end: at('2026-03-30T00:00:00+02:00'), seconds: 23 * 3600 });
+    assert.deepEqual(dayBounds('20261025', BERLIN), { start: at('2026-10-25T00:00:00+02:00'), end: at('2026-10-26T00:00:00+01:00'), seconds: 25 * 3600 });
+    assert.equal(dayBounds('20260330', BERLIN).seconds, 24 * 3600);
+    assert.equal(dayStart('20261025', BERLIN), at('2026-10-24T22:00:00Z'));
+    assert.equal(dayEnd('20261025', BERLIN), at('2026-10-25T23:00:00Z'));
+  });
+
+  test('America/New_York 2026-03-08 has 23 hours, 2026-11-01 has 25', () => {
+    assert.deepEqual(dayBounds('20260308', NEW_YORK), { start: at('2026-03-08T00:00:00-05:00'), end: at('2026-03-09T00:00:00-04:00'), seconds: 23 * 3600 });
+    assert.deepEqual(dayBounds('20261101', NEW_YORK), { start: at('2026-11-01T00:00:00-04:00'), end: at('2026-11-02T00:00:00-05:00'), seconds: 25 * 3600 });
+  });
+
+  test('an instant belongs to its zone’s day, at both ends of a DST day', () => {
+    // Berlin, spring: the last instant of 29 March is 21:59:59.999 UTC (23:59:59.999 CEST).
+    assert.equal(dayKeyOf(at('2026-03-28T23:00:00Z'), BERLIN), '20260329');
+    assert.equal(dayKeyOf(at('2026-03-29T21:59:59.999Z'), BERLIN), '20260329');
+    assert.equal(dayKeyOf(at('2026-03-29T22:00:00Z'), BERLIN), '20260330');
+    // Berlin, autumn: the repeated hour 02:00–03:00 is twice in 25 October.
+    assert.equal(dayKeyOf(at('2026-10-25T00:30:00Z'), BERLIN), '20261025');
+    assert.equal(dayKeyOf(at('2026-10-25T01:30:00Z'), BERLIN), '20261025');
+    assert.equal(dayKeyOf(at('2026-10-25T22:59:59.999Z'), BERLIN), '20261025');
+    assert.equal(dayKeyOf(at('2026-10-25T23:00:00Z'), BERLIN), '20261026');
+    // New York: the same instant is another day than in UTC.
+    assert.equal(dayKeyOf(at('2026-11-02T03:00:00Z'), NEW_YORK), '20261101');
+    assert.equal(dayKeyOf(at('2026-11-02T03:00:00Z'), 'UTC'), '20261102');
+    assert.equal(dayKeyOf(at('2026-03-09T03:59:59.999Z'), NEW_YORK), '20260308');
+    assert.equal(dayKeyOf(at('2026-03-09T04:00:00Z'), NEW_YORK), '20260309');
+  });
+
+  test('dayOf is the day period: the same key, start and end as parsePeriodKey', () => {
+    for (const [day, zone] of [['20260329', BERLIN], ['20261025', BERLIN], ['20260308', NEW_YORK], ['20261101', NEW_YORK]] as const) {
+      const p = parsePeriodKey('day', day, zone);
+      assert.deepEqual(dayOf(p.start, zone), p);
+      assert.deepEqual(dayOf(p.end - 1, zone), p);
+      assert.deepEqual(dayBounds(day, zone), { start: p.start, end: p.end, seconds: (p.end - p.start) / 1000 });
+    }
+  });
+
+  test('days tile time: each day ends where the next starts, across both changes', () => {
+    for (const zone of [BERLIN, NEW_YORK]) {
+      for (const day of dayRange('20260301', '20261130')) assert.equal(dayEnd(day, zone), dayStart(addDays(day, 1), zone), `${day} ${zone}`);
+    }
+  });
+
+  test('addDays, dayRange and daysEnding are calendar arithmetic: a DST day is one day', () => {
+    assert.equal(addDays('20260328', 1), '20260329');
+    assert.equal(addDays('20260329', 1), '20260330');
+    assert.equal(addDays('20261025', -1), '20261024');
+    assert.equal(addDays('20261026', -1), '20261025');
+    assert.equal(addDays('20241231', 1), '20250101');
+    assert.equal(addDays('20240301', -1), '20240229');
+    assert.equal(addDays('20261124', 0), '20261124');
+    assert.deepEqual(dayRange('20261024', '20261026'), ['20261024', '20261025', '20261026']);
+    assert.deepEqual(dayRange('20261025', '20261025'), ['20261025']);
+    assert.deepEqual(daysEnding('20260330', 3), ['20260328', '20260329', '20260330']);
+    assert.equal(daysEnding('20261124', 30).length, 30);
+    assert.equal(isoWeekday('20260329'), 7);
+    assert.equal(isoWeekday('20260330'), 1);
+  });
+
+  test('bad day keys and counts are refused in one line', () => {
+    for (const bad of ['20230229', '20261301', '2026112', '19691231', '../20261124']) {
+      assert.equal(isDayKey(bad), false, bad);
+      assertUsage(() => addDays(bad, 1), 'YYYYMMDD');
+      assertUsage(() => dayBounds(bad, BERLIN), 'YYYYMMDD');
+    }
+    assert.equal(isDayKey('20240229'), true);
+    assertUsage(() => addDays('20261124', 1.5), 'whole number');
+    assertUsage(() => dayRange('20261126', '20261124'), 'ends before it starts');
+    assertUsage(() => daysEnding('20261124', 0), '1 to 366');
+    assertUsage(() => dayBounds('20261124', 'Mars/Olympus'), 'unknown time zone');
+  });
+
+  test('a day the zone skipped entirely has no instants', () => {
+    assertUsage(() => dayBounds('20111230', 'Pacific/Apia'), 'does not exist');
   });
 });

@@ -1,23 +1,26 @@
 /**
- * The report tables of the `report` job (jobs/report.ts), in
- * `<prefix>_report`: one row per game and day (retention: per game and
- * cohort day), written by idempotent upserts on the primary key.
+ * The report job's tables, in `<prefix>_report`, as the job declares them
+ * (`defineJob({ migrations })`; `gflow db migrate` creates them): one row per
+ * game and day (retention: per game and cohort day), written by idempotent
+ * upserts on the primary key.
  *
  * No `updated_at` column on purpose: reruns diff every column, and a
  * timestamp would make every recomputed row look changed.
+ *
+ * Installations migrated before jobs declared their tables have these tables
+ * already (gflow's old versions `0200_report_*`); versions 1 to 4 create
+ * them only if missing (`IF NOT EXISTS`) and are then recorded: no data moves.
  */
-import type { Names } from '../../core/names';
-import { sqlId } from '../identifiers';
-import type { Migration } from './migrations';
+import type { JobMigration } from 'gflow';
 
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 const COUNT = 'INT UNSIGNED NOT NULL';
 /** Retention columns start NULL: not computable until day cohort + N has been computed. */
 const LATER = 'INT UNSIGNED NULL';
-/** Amounts as the events carry them: at most 4 decimal places (data/events.ts). */
+/** Amounts as the events carry them: at most 4 decimal places. */
 const MONEY = 'DECIMAL(19,4)';
 
-/** The four report tables' names, as the job declares them. */
+/** The four report tables' names. */
 export const REPORT_TABLES = {
   active: 'report_active',
   retention: 'report_retention',
@@ -25,18 +28,12 @@ export const REPORT_TABLES = {
   pay: 'report_pay',
 } as const;
 
-/** `<prefix>_report`.`table`, escaped. */
-export function reportTableId(names: Names, table: string): string {
-  return sqlId(names.schema('report'), table);
-}
-
-/** The report job's migrations (versions 0200_*): append them to `MIGRATIONS`. */
-export const REPORT_MIGRATIONS: readonly Migration[] = [
+/** The report job's migrations. Append new versions; never edit a shipped one. */
+export const REPORT_MIGRATIONS: readonly JobMigration[] = [
   {
-    version: '0200_report_active',
+    version: 1,
     description: 'report_active: DAU, WAU, MAU and new users per game and day',
-    up: (n) => [
-      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.active)} (
+    up: `CREATE TABLE IF NOT EXISTS {report}.${REPORT_TABLES.active} (
         game_id INT UNSIGNED NOT NULL,
         day DATE NOT NULL,
         dau ${COUNT},
@@ -46,13 +43,11 @@ export const REPORT_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (game_id, day),
         KEY day (day)
       ) ${TABLE}`,
-    ],
   },
   {
-    version: '0201_report_retention',
+    version: 2,
     description: 'report_retention: D1..D30 retention of each cohort day',
-    up: (n) => [
-      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.retention)} (
+    up: `CREATE TABLE IF NOT EXISTS {report}.${REPORT_TABLES.retention} (
         game_id INT UNSIGNED NOT NULL,
         cohort_day DATE NOT NULL,
         new_users ${COUNT},
@@ -65,13 +60,11 @@ export const REPORT_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (game_id, cohort_day),
         KEY cohort_day (cohort_day)
       ) ${TABLE}`,
-    ],
   },
   {
-    version: '0202_report_online',
+    version: 3,
     description: 'report_online: peak and average concurrent users per game and day',
-    up: (n) => [
-      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.online)} (
+    up: `CREATE TABLE IF NOT EXISTS {report}.${REPORT_TABLES.online} (
         game_id INT UNSIGNED NOT NULL,
         day DATE NOT NULL,
         pcu ${COUNT},
@@ -80,13 +73,11 @@ export const REPORT_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (game_id, day),
         KEY day (day)
       ) ${TABLE}`,
-    ],
   },
   {
-    version: '0203_report_pay',
+    version: 4,
     description: 'report_pay: payers, revenue, pay rate, ARPU and ARPPU per game and day',
-    up: (n) => [
-      `CREATE TABLE IF NOT EXISTS ${reportTableId(n, REPORT_TABLES.pay)} (
+    up: `CREATE TABLE IF NOT EXISTS {report}.${REPORT_TABLES.pay} (
         game_id INT UNSIGNED NOT NULL,
         day DATE NOT NULL,
         payers ${COUNT},
@@ -97,6 +88,5 @@ export const REPORT_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (game_id, day),
         KEY day (day)
       ) ${TABLE}`,
-    ],
   },
 ];
