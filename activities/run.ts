@@ -15,6 +15,7 @@ import type { Pool } from '../infra/mysql';
 import type { Redis } from '../infra/redis';
 import { describeValue, isGameId, MAX_GAME_ID } from '../store/identifiers';
 import { gameResolver } from '../store/games/directory';
+import { USER_ERROR } from '../core/retry';
 import { classify, lookupTask } from './failures';
 import type { ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings } from './types';
 
@@ -172,7 +173,7 @@ function planItems(input: RunInput, mapped: readonly unknown[] | string): Planne
   if (!Array.isArray(mapped)) {
     throw ApplicationFailure.create({
       message: `${input.job}.${input.task}: mapTask must return an array of items or a slave name, got ${typeof mapped}`,
-      type: 'UserError',
+      type: USER_ERROR,
       nonRetryable: true,
     });
   }
@@ -181,7 +182,7 @@ function planItems(input: RunInput, mapped: readonly unknown[] | string): Planne
     if (record.game !== undefined && !isGameId(record.game)) {
       throw ApplicationFailure.create({
         message: `${input.job}.${input.task}: mapTask returned item ${index} with game ${describeValue(record.game)}: a game is a whole number from 1 to ${MAX_GAME_ID}`,
-        type: 'UserError',
+        type: USER_ERROR,
         nonRetryable: true,
       });
     }

@@ -132,12 +132,16 @@ export interface RerunStep {
 export interface PeriodResult {
   readonly task: string;
   readonly period: Period;
+  /** Report rows backed up before the recompute. */
+  readonly backedUp: number;
   readonly added: number;
   readonly removed: number;
   readonly changed: number;
   readonly checkErrors: number;
   readonly checkWarnings: number;
   readonly gamesFailed: readonly string[];
+  /** Set when the period's checks failed and its backup was put back (`onCheckError: 'rollback'`). */
+  readonly rolledBack?: boolean;
   /** Every failure inside the period with its cause: failed or pending games, a dependency given up on, afterExecute. */
   readonly failures: ReadonlyArray<{ readonly label: string; readonly game?: number; readonly error: string }>;
   /** Set when a step failed for the whole period (not one game). */

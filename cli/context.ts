@@ -43,9 +43,12 @@ interface LazyModules {
   '@temporalio/client': typeof import('@temporalio/client');
   'client/connect': typeof import('../client/connect');
   'client/control': typeof import('../client/control');
+  'client/dry-run': typeof import('../client/dry-run');
+  'client/matrix': typeof import('../client/matrix');
   'client/rerun-history': typeof import('../client/rerun-history');
   'client/reruns': typeof import('../client/reruns');
   'client/status': typeof import('../client/status');
+  'core/matrix': typeof import('../core/matrix');
   'core/names': typeof import('../core/names');
   'dev/embedded': typeof import('../dev/embedded');
   'dev/synth': typeof import('../dev/synth');
@@ -54,18 +57,22 @@ interface LazyModules {
   'infra/mysql': typeof import('../infra/mysql');
   'infra/redis': typeof import('../infra/redis');
   'infra/temporal': typeof import('../infra/temporal');
+  'infra/who': typeof import('../infra/who');
   'jobs/report/compute': typeof import('../jobs/report/compute');
   'jobs/report/read': typeof import('../jobs/report/read');
   'store/activity/ingest': typeof import('../store/activity/ingest');
   'store/config/runtime-config': typeof import('../store/config/runtime-config');
   'store/games/registry': typeof import('../store/games/registry');
   'store/identifiers': typeof import('../store/identifiers');
+  'store/ledger/reruns': typeof import('../store/ledger/reruns');
+  'store/ledger/runs': typeof import('../store/ledger/runs');
   'store/reruns/backup': typeof import('../store/reruns/backup');
   'store/schema/migrations': typeof import('../store/schema/migrations');
   'worker/build-id': typeof import('../worker/build-id');
   'worker/slave': typeof import('../worker/slave');
   'workflows/messages': typeof import('../workflows/messages');
   'workflows/restore': typeof import('../workflows/restore');
+  'workflows/rerun': typeof import('../workflows/rerun');
 }
 
 /** A module of gflow (its path from the repository root) or a package, loaded on first use. */

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Help } from 'commander';
 import { version } from '../package.json';
 import { isUserError, messageOf } from '../core/errors';
+import { isMissingSchema } from '../infra/sql-errors';
 import { isLoaded, lazyImport } from './context';
 
 interface CommandEntry {
@@ -32,6 +33,8 @@ const COMMANDS: readonly CommandEntry[] = [
   { term: 'demo [options]', description: 'generate a synthetic studio, ingest it, compute its reports across two slaves and print them', load: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand() },
   { term: 'slave', description: "run this host's slave in the background: start, stop, restart, status", load: () => (require('./commands/slave') as typeof import('./commands/slave')).slaveCommand() },
   { term: 'setup', description: "register gflow search attributes on the Temporal cluster and migrate the MySQL schemas (gflow's and the jobs')", load: () => (require('./commands/setup') as typeof import('./commands/setup')).setupCommand() },
+  { term: 'status [options] <job>', description: "the games × periods matrix of a job's tasks, from the ledger", load: () => (require('./commands/status') as typeof import('./commands/status')).statusCommand() },
+  { term: 'retry [options] <job>', description: 'rerun exactly the failed (or missing) games × periods of a job, as one retry', load: () => (require('./commands/retry') as typeof import('./commands/retry')).retryCommand() },
   { term: 'reruns [options] [rerun]', description: 'list reruns; with an id, show its progress or summary', load: () => (require('./commands/reruns') as typeof import('./commands/reruns')).rerunsCommand() },
   { term: 'ingest [options] <files...>', description: 'ingest player events from JSON-lines files (- for stdin); exit 1 if any line was rejected', load: () => (require('./commands/ingest') as typeof import('./commands/ingest')).ingestCommand() },
   { term: 'games', description: 'the games registry: one report item per enabled game', load: () => (require('./commands/games') as typeof import('./commands/games')).gamesCommand() },
@@ -137,6 +140,7 @@ export function commandNamed(args: readonly string[]): string | undefined {
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const verbose = argv.includes('--verbose') || argv.includes('-v');
+  quietOnClosedPipe();
   try {
     const named = commandNamed(argv.slice(2));
     const program = buildProgram(named === undefined ? [] : [named]);
@@ -157,6 +161,14 @@ async function closeConnections(): Promise<void> {
   ]);
 }
 
+/** Output into a closed pipe (`gflow diff … | head`) ends quietly: the reader has what it wanted. */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}
+
 function reportError(err: unknown, verbose: boolean): number {
   if (err instanceof CommanderError) {
     // commander has printed its message already; help and version are not errors.
@@ -167,6 +179,12 @@ function reportError(err: unknown, verbose: boolean): number {
     process.stderr.write(`gflow: ${err.message}\n`);
     if (verbose && err.cause) process.stderr.write(`${(err.cause as Error).stack ?? String(err.cause)}\n`);
     return err.exitCode;
+  }
+  // An installation not migrated (or not since an upgrade): say what to run, not a raw SQL error.
+  if (isMissingSchema(err)) {
+    process.stderr.write(`gflow: ${messageOf(err)}: run gflow db migrate\n`);
+    if (verbose) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    return 1;
   }
   process.stderr.write(`gflow: ${messageOf(err)}\n`);
   if (verbose) process.stderr.write(`${(err as Error).stack ?? ''}\n`);

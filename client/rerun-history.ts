@@ -6,12 +6,11 @@
 import { usageError } from '../core/errors';
 import type { AnyTask } from '../core/job';
 import type { Names } from '../core/names';
-import { periodsOf } from '../core/range';
 import { periodValuesOf } from '../core/report';
 import type { RerunStep } from '../activities/types';
 import type { Pool } from '../infra/mysql';
 import { getRerun, type LedgerRerun } from '../store/ledger/reruns';
-import type { RerunInput } from '../workflows/rerun';
+import { planSteps, type RerunInput } from '../workflows/rerun';
 
 /** A recorded rerun and its plan. @throws UserError (exit 2) for an unknown or pruned rerun. */
 export async function rerunPlan(pool: Pool, names: Names, rerunId: string): Promise<{ record: LedgerRerun; plan: RerunInput }> {
@@ -29,15 +28,10 @@ export async function rerunPlan(pool: Pool, names: Names, rerunId: string): Prom
  * leave rows that never existed.
  */
 export function restoreSteps(plan: RerunInput, tasks: ReadonlyMap<string, AnyTask>, period?: string): RerunStep[] {
-  const steps = plan.tasks.flatMap((t) =>
-    periodsOf(t.range).map((p) => ({
-      rerunId: plan.rerunId,
-      job: plan.job,
-      task: t.task,
-      period: p,
-      ...(plan.filters.games && { games: plan.filters.games }),
-    })),
-  );
+  const steps: RerunStep[] = planSteps(plan.tasks).map(({ plan: t, period: p, games }) => {
+    const only = games ?? plan.filters.games;
+    return { rerunId: plan.rerunId, job: plan.job, task: t.task, period: p, ...(only && { games: only }) };
+  });
   if (period === undefined) return steps.sort((a, b) => b.period.start - a.period.start);
   const chosen = steps.filter((s) => s.period.key === period);
   if (chosen.length === 0) {

@@ -11,6 +11,7 @@ import type { AnyTask, RunFilters } from '../core/job';
 import type { StartedBy } from '../core/outcome';
 import { Names } from '../core/names';
 import { runSearchAttributes } from '../core/search-attributes';
+import { parsePeriodKey } from '../core/period';
 import { parseRange } from '../core/range';
 import { rerun, type RerunInput, type RerunTaskPlan } from '../workflows/rerun';
 import type { Config } from '../infra/config';
@@ -23,6 +24,8 @@ export interface RerunRequest {
   readonly filters: RunFilters;
   readonly parallelism: number;
   readonly maxPeriods: number;
+  /** Overrides each task's `onCheckError` for this rerun. */
+  readonly onCheckError?: 'keep' | 'rollback';
   /** A retry of failed or missing cells is recorded as such. @defaultValue `'rerun'` */
   readonly kind?: 'rerun' | 'retry';
   /** Who asks, and why (`--reason`). */
@@ -48,12 +51,12 @@ export function planRerun(config: Config, request: RerunRequest, now = Date.now(
     if (range.last.end > now && task.computesOpenPeriods !== true) {
       throw usageError(`-d ${request.range}: period ${range.last.key} of ${task.name} has not ended yet (it ends ${new Date(range.last.end).toISOString()}); rerun only closed periods`);
     }
-    return { task: task.name, range, sequential: task.rerunOrder === 'sequential' };
+    const onCheckError = request.onCheckError ?? task.onCheckError ?? 'keep';
+    return { task: task.name, range, sequential: task.rerunOrder === 'sequential', ...(onCheckError === 'rollback' && { onCheckError }) };
   });
   const ordered = dependenciesFirst(request.job, request.tasks, plans);
-  const stamp = `${DateTime.fromMillis(now, { zone: 'utc' }).toFormat('yyyyMMddHHmmss')}-${randomBytes(2).toString('hex')}`;
   return {
-    rerunId: new Names(config.prefix).rerunId(request.job, stamp),
+    rerunId: new Names(config.prefix).rerunId(request.job, stampOf(now)),
     job: request.job,
     prefix: config.prefix,
     tasks: ordered,
@@ -85,6 +88,57 @@ function dependenciesFirst(job: string, tasks: readonly AnyTask[], plans: readon
   };
   for (const plan of plans) visit(plan, []);
   return out;
+}
+
+/** A retry of chosen cells: per task, the periods needing it, each with its games. */
+export interface RetryRequest {
+  readonly job: string;
+  readonly tasks: ReadonlyArray<{ readonly task: AnyTask; readonly cells: ReadonlyArray<{ readonly period: string; readonly games: readonly number[] }> }>;
+  readonly parallelism: number;
+  readonly onCheckError?: 'keep' | 'rollback';
+  readonly startedBy?: StartedBy;
+}
+
+/**
+ * Plan a retry: one rerun (recorded as a retry) recomputing exactly the
+ * given cells, with backup, checks and diff like any rerun.
+ * @throws UserError when there is nothing to retry.
+ */
+export function planRetry(config: Config, request: RetryRequest, now = Date.now()): RerunInput {
+  const withCells = request.tasks.filter((t) => t.cells.length > 0);
+  if (withCells.length === 0) throw usageError(`nothing to retry in ${request.job}: no cell is in the state asked for (see gflow status ${request.job})`);
+  const plans: RerunTaskPlan[] = withCells.map(({ task, cells }) => {
+    if (task.schedule.kind !== 'calendar') throw usageError(`task ${request.job}.${task.name} is not a calendar task: it has no periods to retry`);
+    const unit = task.schedule.unit;
+    const periods = cells.map((c) => ({ period: parsePeriodKey(unit, c.period, config.tz), games: c.games }));
+    for (const { period } of periods) {
+      if (period.end > now && task.computesOpenPeriods !== true) throw usageError(`period ${period.key} of ${task.name} has not ended yet; retry only closed periods`);
+    }
+    const onCheckError = request.onCheckError ?? task.onCheckError ?? 'keep';
+    const first = periods[0]!.period;
+    const last = periods.at(-1)!.period;
+    return {
+      task: task.name,
+      range: { unit, first, last, count: periods.length },
+      sequential: task.rerunOrder === 'sequential',
+      cells: periods,
+      ...(onCheckError === 'rollback' && { onCheckError }),
+    };
+  });
+  return {
+    rerunId: new Names(config.prefix).retryId(request.job, stampOf(now)),
+    job: request.job,
+    prefix: config.prefix,
+    tasks: dependenciesFirst(request.job, withCells.map((t) => t.task), plans),
+    filters: {},
+    parallelism: request.parallelism,
+    kind: 'retry',
+    ...(request.startedBy && { startedBy: request.startedBy }),
+  };
+}
+
+function stampOf(now: number): string {
+  return `${DateTime.fromMillis(now, { zone: 'utc' }).toFormat('yyyyMMddHHmmss')}-${randomBytes(2).toString('hex')}`;
 }
 
 /** Start the rerun workflow; it is found in the web UI by job and rerun id. */

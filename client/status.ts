@@ -73,6 +73,9 @@ export function parseIdentity(identity: string): { slave: string; pid?: number; 
   };
 }
 
+/** A slave whose last poll is older than this is gone (a poll lasts up to a minute, then is renewed). */
+export const LIVE_WITHIN_MS = 70_000;
+
 export class StatusReader {
   private readonly names: Names;
 
@@ -138,7 +141,10 @@ export class StatusReader {
         }
       }
     }
+    // Temporal lists a poller for minutes after its worker stopped: only those seen within a minute are live.
+    const since = Date.now() - LIVE_WITHIN_MS;
     const live = [...byIdentity.entries()]
+      .filter(([, e]) => e.last >= since)
       .map(([identity, e]) => ({ identity, ...parseIdentity(identity), queues: [...e.queues], lastContact: new Date(e.last).toISOString() }))
       .sort((a, b) => a.identity.localeCompare(b.identity));
     if (checkoutBuildId === undefined) return live;

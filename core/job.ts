@@ -256,6 +256,13 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
    * @defaultValue false
    */
   readonly computesOpenPeriods?: boolean;
+  /**
+   * In a rerun, a period whose error-level checks fail: keep the new rows
+   * and report (the default), or restore the period's backup at once.
+   * `gflow restart -d … --on-check-error rollback` asks for it per rerun.
+   * @defaultValue `'keep'`
+   */
+  readonly onCheckError?: 'keep' | 'rollback';
 }
 
 /** A task as loaded: its definition plus its parsed schedule. */
@@ -351,6 +358,9 @@ export function defineTask<I extends object = GameItem, R = unknown>(definition:
   }
   if (definition.waitForTask !== undefined && definition.waiteForTask !== undefined && definition.waitForTask !== definition.waiteForTask) {
     throw usageError(`task ${definition.name}: waitForTask and its alias waiteForTask name different tasks; set one`);
+  }
+  if (definition.onCheckError !== undefined && definition.onCheckError !== 'keep' && definition.onCheckError !== 'rollback') {
+    throw usageError(`task ${definition.name}: onCheckError ${JSON.stringify(definition.onCheckError)} must be 'keep' or 'rollback'`);
   }
   const waitForTask = definition.waitForTask ?? definition.waiteForTask;
   if (waitForTask !== undefined && (typeof waitForTask !== 'string' || !DEPENDENCY.test(waitForTask))) {

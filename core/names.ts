@@ -7,7 +7,7 @@
 import { searchAttributes } from './search-attributes';
 
 // The search attributes are listed once, in ./search-attributes; re-exported here for the many readers of names.
-export { searchAttributes, searchAttributeTypes } from './search-attributes';
+export { runSearchAttributes, searchAttributes, searchAttributeTypes } from './search-attributes';
 
 /** A prefix goes into MySQL schema names, Redis keys and Temporal ids: keep it to a safe alphabet. */
 export const PREFIX_PATTERN = /^[a-z][a-z0-9_]{0,30}$/;
@@ -57,6 +57,11 @@ export class Names {
   /** A rerun: `<prefix>.<job>.rerun-<stamp>`; `stamp` makes it unique and sortable. */
   rerunId(job: string, stamp: string): string {
     return `${this.prefix}.${job}.rerun-${stamp}`;
+  }
+
+  /** A retry of chosen cells (`gflow retry`): `<prefix>.<job>.retry-<stamp>`, a rerun recorded as a retry. */
+  retryId(job: string, stamp: string): string {
+    return `${this.prefix}.${job}.retry-${stamp}`;
   }
 
   /** One period of a rerun: its recompute runs under this id. */

@@ -14,11 +14,9 @@
  * at a time in bounded memory, and the same options always give the same
  * events, in the same order.
  */
-import { DateTime } from 'luxon';
 import { usageError } from '../core/errors';
-import { addDays } from '../store/activity/keys';
-import { LocalDays } from '../store/activity/events';
-import { assertDayKey, describeValue } from '../store/identifiers';
+import { addDays, assertDayKey, dayBounds, dayKeyOf, isoWeekday } from '../core/day';
+import { describeValue } from '../store/identifiers';
 
 /** One event, in the ingestion format (`gflow ingest`). */
 export interface SynthEvent {
@@ -95,7 +93,7 @@ export function synthDays(options: SynthOptions): string[] {
 
 /** The first day of a window of `days` days that ends yesterday in `zone`: the last days a rerun can compute. */
 export function windowEndingYesterday(days: number, zone: string, now = Date.now()): string {
-  return addDays(DateTime.fromMillis(now, { zone }).toFormat('yyyyMMdd'), -days);
+  return addDays(dayKeyOf(now, zone), -days);
 }
 
 /** The studio's events, day by day, game by game, player by player. */
@@ -104,7 +102,7 @@ export function* synthEvents(options: SynthOptions): Generator<SynthEvent> {
   const games = synthGames(o);
   for (let d = 0; d < o.days; d++) {
     const day = addDays(o.firstDay, d);
-    const bounds = LocalDays.dayBounds(day, o.zone);
+    const bounds = dayBounds(day, o.zone);
     const start = Math.floor(bounds.start / 1000);
     for (const game of games) {
       const plan = registrations(o, game);
@@ -143,8 +141,7 @@ function registrations(o: Resolved, game: SynthGame): Registrations {
   const veterans = Math.round(game.users * VETERAN_SHARE);
   const fresh = game.users - veterans;
   const weights = Array.from({ length: o.days }, (_, d) => {
-    const weekday = new Date(`${addDays(o.firstDay, d).replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3')}T00:00:00Z`).getUTCDay();
-    return (weekday === 0 || weekday === 6 ? 1.25 : 1) * (0.8 + 0.4 * unit(o.seed, game.id, 0x5e9, d));
+    return (isoWeekday(addDays(o.firstDay, d)) >= 6 ? 1.25 : 1) * (0.8 + 0.4 * unit(o.seed, game.id, 0x5e9, d));
   });
   const total = weights.reduce((a, b) => a + b, 0);
   const cumulative = [0];

@@ -9,7 +9,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { failure, usageError } from '../core/errors';
-import { searchAttributeTypes } from '../core/names';
+import { searchAttributeIndexedTypes, searchAttributeTypes } from '../core/search-attributes';
 import type { Config } from './config';
 
 /** Where the embedded dev server listens unless told otherwise. */
@@ -79,7 +79,7 @@ export async function registerSearchAttributes(client: Client, namespace: string
   if (missing.length === 0) return [];
   await client.connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(missing.map((name) => [name, temporal.api.enums.v1.IndexedValueType[searchAttributeIndexedTypes[name]!]])),
   });
   return missing;
 }

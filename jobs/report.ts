@@ -35,8 +35,7 @@
  * configured zone has not finished day D when the run fires: give the
  * installation that zone, or rerun the day later.
  */
-import { DateTime } from 'luxon';
-import { dayBounds, defineJob, defineTask } from 'gflow';
+import { dayBounds, dayKeyOf, defineJob, defineTask } from 'gflow';
 import { activeFigures, onlineFigures, payFigures, retentionCells } from './report/compute';
 import { announce, openGame } from './report/game';
 import { REPORT_MIGRATIONS } from './report/schema';
@@ -122,7 +121,7 @@ const onlineToday = defineTask({
   async execute(item, ctx) {
     const { store, zone } = await openGame(item, ctx);
     // "Today" is the game's: a game in Asia/Shanghai starts its day 8 hours before UTC does.
-    const day = DateTime.fromMillis(ctx.period.start, { zone }).toFormat('yyyyMMdd');
+    const day = dayKeyOf(ctx.period.start, zone);
     const elapsedSeconds = (ctx.period.start - dayBounds(day, zone).start) / 1000;
     // Up to and including the bucket now filling, so the row shows who is online right now.
     const upTo = Math.floor(elapsedSeconds / (store.settings.bucketMinutes * 60)) + 1;

@@ -6,8 +6,8 @@
  */
 import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { usageError } from '../core/errors';
+import { bundleWorkflowCode, GracefulShutdownPeriodExpiredError, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { failure, usageError } from '../core/errors';
 import { SLAVE_NAME } from '../core/job';
 import { Names } from '../core/names';
 import { createAlertActivities } from '../activities/alerts';
@@ -34,7 +34,22 @@ export interface SlaveOptions {
   readonly workflowBundle?: WorkflowBundleWithSourceMap;
   /** How long in-flight activities may take to finish on shutdown. @defaultValue 30 s */
   readonly shutdownGraceSeconds?: number;
+  /**
+   * The slave is its process (`gflow worker`, the daemon): once it has given
+   * up on items that outlived the grace time, end the process a moment
+   * after `run()` settles, as their code (a timer, a socket) would keep it
+   * alive. Never in a process that hosts other things (tests, `gflow dev`).
+   */
+  readonly exitProcessOnAbandon?: boolean;
 }
+
+/**
+ * After the grace time (activities are then cancelled), how long a stopping
+ * slave still waits for them and for Temporal to take their results before
+ * it gives up: an activity that ignores cancellation, or a Temporal that is
+ * unreachable, must not keep a slave told to stop from stopping.
+ */
+export const SHUTDOWN_FORCE_MARGIN_SECONDS = 2;
 
 export interface Slave {
   readonly name: string;
@@ -79,6 +94,7 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
     ...createRerunActivities({ registry, names, mysql, temporal: () => (client ??= connectClient(config)) }),
     ...createAlertActivities(config, { log: log.child('alerts') }),
   };
+  const grace = options.shutdownGraceSeconds ?? 30;
   const connection = await connectWorker(config);
   try {
     await assertSearchAttributes(connection, config);
@@ -90,7 +106,8 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
     connection,
     namespace: config.temporalNamespace,
     activities,
-    shutdownGraceTime: `${options.shutdownGraceSeconds ?? 30}s`,
+    shutdownGraceTime: `${grace}s`,
+    shutdownForceTime: `${grace + SHUTDOWN_FORCE_MARGIN_SECONDS}s`,
     // The build id rides in the identity: Temporal's poller list is then the one place `gflow top` reads versions from.
     identity,
   } as const;
@@ -101,16 +118,47 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
   });
   const own = await Worker.create({ ...common, taskQueue: names.slaveQueue(slave) });
   const workers = [shared, own];
+  // When the slave was told to stop (a signal reaches the workers through Temporal's runtime, not through stopAll).
+  let stopAskedAt: number | undefined;
+  for (const w of workers) {
+    const shutdown = w.shutdown.bind(w);
+    w.shutdown = () => {
+      stopAskedAt ??= Date.now();
+      shutdown();
+    };
+  }
+  const forceMs = (grace + SHUTDOWN_FORCE_MARGIN_SECONDS) * 1000;
   return {
     name: slave,
     queues: [names.sharedQueue, names.slaveQueue(slave)],
     async run() {
+      let abandoned = false;
       try {
         // If one worker dies, stop the other: a half slave would take work it cannot finish.
-        await Promise.all(workers.map((w) => w.run().catch((err) => (stopAll(), Promise.reject(err)))));
+        await Promise.all(
+          workers.map((w) =>
+            w.run().catch((err) => {
+              stopAll();
+              // Past the force time the SDK gives up on running activities (its cleanup may then fail in turn: "Worker still in use").
+              const forced = err instanceof GracefulShutdownPeriodExpiredError || (stopAskedAt !== undefined && Date.now() - stopAskedAt >= forceMs - 250);
+              if (!forced) return Promise.reject(err);
+              abandoned = true;
+            }),
+          ),
+        );
       } finally {
-        await connection.close();
-        if (client) await (await client).connection.close().catch(() => undefined);
+        // Closing waits on Temporal's side of the connection only so long: an unreachable server must not hold the exit.
+        await settleWithin(connection.close(), 2000);
+        if (client) await settleWithin(client.then((c) => c.connection.close()), 2000);
+      }
+      if (abandoned) {
+        if (options.exitProcessOnAbandon) {
+          // Unref'd: if nothing else holds the process it exits sooner, with the exit code the CLI sets.
+          setTimeout(() => process.exit(process.exitCode ?? 1), 1000).unref();
+        }
+        throw failure(
+          `slave ${slave}: items still running ${grace + SHUTDOWN_FORCE_MARGIN_SECONDS} s after the stop (grace ${grace} s) were abandoned; Temporal retries them once their heartbeats stop`,
+        );
       }
     },
     shutdown: stopAll,
@@ -119,6 +167,13 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
   function stopAll(): void {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   }
+}
+
+/** Wait for `promise` at most `ms` (its failure ignored). */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 const quietBundlerLogger = {

@@ -40,7 +40,7 @@ import { mapBounded } from './pool';
 import { failureMessage } from './failures';
 import { taskRun } from './task-run';
 
-const { rerunSnapshot, rerunDiff, rerunOpen, rerunClose, rerunsAhead } = proxyActivities<RerunActivities>({
+const { rerunSnapshot, rerunDiff, rerunOpen, rerunClose, rerunsAhead, restoreBackup } = proxyActivities<RerunActivities>({
   startToCloseTimeout: '2 minutes',
   retry: retryPolicy(undefined, { initialInterval: '1s', maximumInterval: '30s' }),
 });
@@ -50,8 +50,18 @@ const PERIODS_PER_RUN = 200;
 
 export interface RerunTaskPlan {
   readonly task: string;
+  /** The periods' span; every period in it is recomputed unless `cells` names some. */
   readonly range: PeriodRange;
   readonly sequential: boolean;
+  /** What to do with a period whose error-level checks fail: keep the new rows and report, or put the backup back at once. @defaultValue `'keep'` */
+  readonly onCheckError?: 'keep' | 'rollback';
+  /** A retry: only these periods, each for only these games (the failed or missing cells). */
+  readonly cells?: ReadonlyArray<{ readonly period: Period; readonly games: readonly number[] }>;
+}
+
+/** Every (task, period) a plan recomputes, with the games of each when it is a retry of chosen cells. */
+export function planSteps(tasks: readonly RerunTaskPlan[]): Array<{ plan: RerunTaskPlan; period: Period; games?: readonly number[] }> {
+  return tasks.flatMap((plan) => (plan.cells ? plan.cells.map((c) => ({ plan, period: c.period, games: c.games })) : periodsOf(plan.range).map((period) => ({ plan, period }))));
 }
 
 export interface RerunInput {
@@ -85,11 +95,13 @@ export interface RerunResult {
 interface WorkItem {
   readonly plan: RerunTaskPlan;
   readonly period: Period;
+  /** A retry's games for this period; else the rerun's `-g` filter. */
+  readonly games?: readonly number[];
 }
 
 export async function rerun(input: RerunInput): Promise<RerunResult> {
   const names = new Names(input.prefix);
-  const work: WorkItem[] = input.tasks.flatMap((plan) => periodsOf(plan.range).map((period) => ({ plan, period })));
+  const work: WorkItem[] = planSteps(input.tasks);
   const results: PeriodResult[] = [...(input.carried?.results ?? [])];
   const startedAt = input.carried?.startedAt ?? Date.now();
   let done = input.carried?.done ?? 0;
@@ -148,11 +160,14 @@ async function runAll(
     const { plan } = work[done]!;
     const batch: WorkItem[] = [];
     for (let i = done; i < stopAt && work[i]!.plan === plan; i++) batch.push(work[i]!);
+    let finished = 0;
     const out = await mapBounded(batch, plan.sequential ? 1 : input.parallelism, async (item) => {
       const label = `${item.plan.task}.${item.period.key}`;
       running.add(label);
       const result = await runPeriod(input, names, item);
       running.delete(label);
+      // Progress advances per period, not per batch: a month of days shows 1/30, 2/30, …
+      setDone(done + ++finished);
       return result;
     });
     results.push(...out);
@@ -191,7 +206,19 @@ function isContinueAsNew(err: unknown): boolean {
 async function alertOnce(input: RerunInput, results: readonly PeriodResult[]): Promise<void> {
   const tasks = input.tasks.map((t) => t.task).join(',');
   const range = `${input.tasks[0]?.range.first.key}..${input.tasks[0]?.range.last.key}`;
-  const failedChecks = results.filter((r) => r.checkErrors > 0);
+  const rolledBack = results.filter((r) => r.rolledBack);
+  if (rolledBack.length > 0) {
+    await raise({
+      kind: 'rolledBack',
+      job: input.job,
+      task: tasks,
+      period: range,
+      runId: input.rerunId,
+      summary: `checks failed in ${rolledBack.length} periods, which were rolled back to their backups (gflow reruns ${input.rerunId} --checks)`,
+      games: rolledBack.map((r) => ({ label: `${r.task} ${r.period.key}`, error: `${r.checkErrors} check errors; rolled back` })),
+    });
+  }
+  const failedChecks = results.filter((r) => r.checkErrors > 0 && !r.rolledBack);
   if (failedChecks.length > 0) {
     await raise({
       kind: 'checksFailed',
@@ -212,15 +239,17 @@ async function alertOnce(input: RerunInput, results: readonly PeriodResult[]): P
   }
 }
 
-async function runPeriod(input: RerunInput, names: Names, { plan, period }: WorkItem): Promise<PeriodResult> {
+async function runPeriod(input: RerunInput, names: Names, { plan, period, games: cellGames }: WorkItem): Promise<PeriodResult> {
+  const games = cellGames ?? input.filters.games;
+  const filters: RunFilters = { ...input.filters, ...(games && { games }) };
   const step: RerunStep = {
     rerunId: input.rerunId,
     job: input.job,
     task: plan.task,
     period,
-    ...(input.filters.games && { games: input.filters.games }),
+    ...(games && { games }),
   };
-  const empty = { task: plan.task, period, added: 0, removed: 0, changed: 0, checkErrors: 0, checkWarnings: 0, gamesFailed: [] as string[], failures: [] as PeriodResult['failures'] };
+  const empty = { task: plan.task, period, backedUp: 0, added: 0, removed: 0, changed: 0, checkErrors: 0, checkWarnings: 0, gamesFailed: [] as string[], failures: [] as PeriodResult['failures'] };
   const holder = workflowInfo().workflowId;
   const taskPeriod = { job: input.job, task: plan.task, period };
   let claimed = false;
@@ -228,7 +257,7 @@ async function runPeriod(input: RerunInput, names: Names, { plan, period }: Work
     // Backup, recompute and diff see no other writer: a scheduled run of this period or another rerun waits.
     await claimPeriod(taskPeriod, holder);
     claimed = true;
-    await rerunSnapshot(step);
+    const { rows: backedUp } = await rerunSnapshot(step);
     const summary: RunSummary = await executeChild(taskRun, {
       workflowId: names.rerunPeriodId(input.rerunId, plan.task, period.key),
       // The rerun alerts once for all its periods, not once per period.
@@ -238,7 +267,7 @@ async function runPeriod(input: RerunInput, names: Names, { plan, period }: Work
           task: plan.task,
           period,
           prefix: input.prefix,
-          filters: input.filters,
+          filters,
           alerts: false,
           origin: input.kind ?? 'rerun',
           rerunId: input.rerunId,
@@ -250,14 +279,18 @@ async function runPeriod(input: RerunInput, names: Names, { plan, period }: Work
       staticSummary: `rerun ${input.rerunId}: ${input.job}.${plan.task} for ${period.key}`,
     });
     const { added, removed, changed } = await rerunDiff(step);
+    // Checks failed and the task (or the operator) asked for it: the period goes back to its backup, still held.
+    const rolledBack = summary.checkErrors > 0 && plan.onCheckError === 'rollback' ? (await restoreBackup(step), true) : false;
     const pending = (summary.timedOut?.pending ?? []).map((label) => ({ label, error: `pending when the run was cut off after ${summary.timedOut!.afterSeconds} s` }));
     return {
       ...empty,
+      backedUp,
       added,
       removed,
       changed,
       checkErrors: summary.checkErrors,
       checkWarnings: summary.checkWarnings,
+      ...(rolledBack && { rolledBack }),
       gamesFailed: [...summary.failed.map((f) => f.label), ...pending.map((p) => p.label)],
       failures: [
         ...summary.failed,

@@ -1,5 +1,6 @@
 /** `gflow diff <rerun>`: what a rerun changed, row by row, column by column. */
 import { Command } from 'commander';
+import { usageError } from '../../core/errors';
 import { cliContext, lazyImport, listOption, print, printJson, printTable } from '../context';
 import { parseFilters } from '../rerun/filters';
 
@@ -19,7 +20,13 @@ Examples:
       const { games } = parseFilters({ games: options.games });
       const { readDiff } = lazyImport('store/reruns/backup');
       const { Names } = lazyImport('core/names');
-      const rows = await readDiff(lazyImport('infra/mysql').getMysql(config.mysqlUrl), new Names(config.prefix), rerunId, {
+      const mysql = lazyImport('infra/mysql').getMysql(config.mysqlUrl);
+      const names = new Names(config.prefix);
+      // An unknown id is a mistake, not a rerun without changes.
+      const record = await lazyImport('store/ledger/reruns').getRerun(mysql, names, rerunId);
+      if (!record) throw usageError(`no rerun ${JSON.stringify(rerunId)} in the ledger (see gflow reruns)`);
+      if (record.prunedAt) throw usageError(`rerun ${rerunId} was pruned on ${record.prunedAt}: its diff is gone`);
+      const rows = await readDiff(mysql, names, rerunId, {
         ...(options.period && { period: options.period }),
         ...(games && { games }),
       });

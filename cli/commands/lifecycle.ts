@@ -12,6 +12,7 @@ interface LifecycleOptions {
   tasks?: string[];
   now?: boolean;
   json?: boolean;
+  reason?: string;
 }
 
 type Verb = 'start' | 'stop' | 'restart';
@@ -40,6 +41,8 @@ Examples:
   $ gflow restart myjob -d 201504,201505 -t monthly    by month (a task with atExecute m...)
   $ gflow restart myjob -d 2015010,2015020             by ISO week (a trailing 0 tells a week from a month)
   $ gflow restart report -d 20150420 -t active -g 3,7 --now
+  $ gflow restart report -d 20261101,20261130 --dry-run      what it would touch, nothing started
+  $ gflow restart report -d 20261101 --on-check-error rollback --reason "fix #42"
 
 A rerun backs up the rows each task owns, recomputes, checks and diffs them;
 see gflow reruns, gflow diff <rerun>, gflow restore <rerun>.`,
@@ -51,6 +54,7 @@ export function lifecycleCommand(verb: Verb): Command {
     .argument('<job>', 'job name (see gflow jobs)')
     .option('-t, --tasks <names>', 'only these tasks (comma-separated)', listOption('-t'))
     .option('--json', 'print what was done as JSON')
+    .option('--reason <text>', 'why: recorded in the ledger with your user and host')
     .addHelpText('after', EXAMPLES[verb]);
   if (verb === 'start') command.option('--now', 'also fire the schedules at once (overlap SKIP)');
   if (verb === 'restart') command.option('--now', 'also fire the schedules at once (overlap SKIP); with -d: do not wait for a running rerun of the job');
@@ -59,6 +63,7 @@ export function lifecycleCommand(verb: Verb): Command {
     if (options.date !== undefined) return rerunAction(this, job, options as RerunOptions);
     if (options.games || options.servers || options.channel) throw usageError('-g, -s and -c filter a rerun: use them with -d <range>');
     const { config, log } = cliContext(this);
+    const by = lazyImport('infra/who').startedBy(options.reason);
     const tasks = lazyImport('infra/jobs').loadJobs(config.jobsDir).tasks(job, options.tasks ?? []);
     const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
     const { JobControl } = lazyImport('client/control');
@@ -66,7 +71,7 @@ export function lifecycleCommand(verb: Verb): Command {
       if (verb !== 'stop') await warnIfNoSlaves(client, config, log);
       const control = new JobControl(client, config);
       if (verb === 'stop') return control.stop(job, tasks);
-      return control[verb](job, tasks, { now: options.now });
+      return control[verb](job, tasks, { now: options.now, by });
     });
     report(actions, options.json);
     const refused = actions.filter((a) => a.refused);
@@ -84,7 +89,9 @@ function addRerunOptions(command: Command): void {
     .option('-c, --channel <id>', 'rerun: channel, for tasks that go by channel')
     .option('--parallel <n>', 'rerun: periods recomputed at once', '4')
     .option('--max-periods <n>', 'rerun: refuse ranges longer than this (default: config maxRerunPeriods, 400)')
-    .option('--detach', 'rerun: print the rerun id and return at once');
+    .option('--detach', 'rerun: print the rerun id and return at once')
+    .option('--dry-run', 'rerun: start nothing; print tasks × periods × games, the rows each table would back up and overwrite, periods being written now, and an estimated duration')
+    .option('--on-check-error <what>', "rerun: a period whose error-level checks fail: keep (report; the default) or rollback (restore its backup at once)");
 }
 
 function report(actions: readonly TaskAction[], json: boolean | undefined): void {

@@ -160,7 +160,7 @@ async function runDaemon(command: Command, options: StartOptions): Promise<void>
   const slaveLog = log.child(`slave.${t.slave}`);
   slaveLog.info(`starting (pid ${process.pid}, grace ${options.grace} s)`);
   try {
-    const slave = await lazyImport('worker/slave').createSlave({ config, slave: t.slave, log: slaveLog, shutdownGraceSeconds: options.grace });
+    const slave = await lazyImport('worker/slave').createSlave({ config, slave: t.slave, log: slaveLog, shutdownGraceSeconds: options.grace, exitProcessOnAbandon: true });
     // The launcher may have gone (Ctrl-C): a failed send is not this process's problem.
     process.send?.(READY_MESSAGE, undefined, undefined, () => undefined);
     slaveLog.info(`polling ${slave.queues.join(' and ')}`);

@@ -16,7 +16,7 @@ Examples:
   $ GFLOW_PREFIX=staging gflow worker --slave s2`)
     .action(async function (this: Command, options: { slave: string }) {
       const { config, log } = cliContext(this);
-      const slave = await lazyImport('worker/slave').createSlave({ config, slave: options.slave, log: log.child(`slave.${options.slave}`) });
+      const slave = await lazyImport('worker/slave').createSlave({ config, slave: options.slave, log: log.child(`slave.${options.slave}`), exitProcessOnAbandon: true });
       log.info(`slave ${slave.name} polling ${slave.queues.join(' and ')} (Ctrl-C to stop)`);
       await slave.run();
       log.info(`slave ${slave.name} stopped`);

@@ -23,8 +23,9 @@ export async function watchRerun(handle: WorkflowHandle<typeof rerun>, out: Node
   const timer = setInterval(() => {
     handle
       .query(rerunProgressQuery)
-      .then((p) => {
-        const line = render(p, tty);
+      .then(async (p) => ({ p, items: await itemsInRunningPeriods(handle, p.running) }))
+      .then(({ p, items }) => {
+        const line = render(p, items, tty);
         if (line === lastLine) return;
         lastLine = line;
         out.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
@@ -41,10 +42,26 @@ export async function watchRerun(handle: WorkflowHandle<typeof rerun>, out: Node
   }
 }
 
-function render(p: RerunProgress, bar: boolean): string {
+/** Games done / total inside the periods being recomputed now: each is a child run answering its own progress query. */
+export async function itemsInRunningPeriods(handle: WorkflowHandle<typeof rerun>, running: readonly string[]): Promise<{ done: number; total: number }> {
+  const { progressQuery } = lazyImport('workflows/messages');
+  const all = await Promise.all(
+    running.map((label) =>
+      handle.client
+        .getHandle(`${handle.workflowId}.${label}`)
+        .query(progressQuery)
+        // Not started yet (waiting for its period), or just finished: it counts as nothing in flight.
+        .catch(() => ({ done: 0, total: 0 })),
+    ),
+  );
+  return all.reduce((sum, p) => ({ done: sum.done + p.done, total: sum.total + p.total }), { done: 0, total: 0 });
+}
+
+function render(p: RerunProgress, items: { done: number; total: number }, bar: boolean): string {
   const elapsed = Math.max(1, (Date.now() - Date.parse(p.startedAt)) / 1000);
   const rate = p.done / elapsed;
-  const figures = `${p.done}/${p.total} periods · ${p.gamesFailed} games failed · ${p.checksFailed} checks failed · ${formatDuration(elapsed)} · ${rate.toFixed(2)} periods/s`;
+  const inFlight = items.total > 0 ? ` (+ ${items.done}/${items.total} games in ${p.running.length} running)` : '';
+  const figures = `${p.done}/${p.total} periods${inFlight} · ${p.gamesFailed} games failed · ${p.checksFailed} checks failed · ${formatDuration(elapsed)} · ${rate.toFixed(2)} periods/s`;
   if (!bar) return figures;
   const width = 24;
   const filled = p.total === 0 ? width : Math.round((p.done / p.total) * width);

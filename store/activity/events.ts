@@ -5,7 +5,7 @@
  * line and goes on, and exceptions in a loop over millions of lines are slow.
  */
 import { DateTime } from 'luxon';
-import { dayBounds, dayOf } from '../../core/day';
+import { dayOf } from '../../core/day';
 import { GAME_ID_FORM, isGameId } from '../../core/game';
 import { describeValue } from '../identifiers';
 
@@ -76,11 +76,6 @@ export class LocalDays {
     const secondOfDay = Math.floor((ts - interval.start) / 1000);
     const hour = interval.regular ? Math.floor(secondOfDay / 3600) : DateTime.fromMillis(ts, { zone }).hour;
     return { day: interval.day, hour, secondOfDay };
-  }
-
-  /** First instant and length in seconds of local day `day` (`YYYYMMDD`) in `zone`: core/day's {@link dayBounds}. */
-  static dayBounds(day: string, zone: string): { start: number; end: number; seconds: number } {
-    return dayBounds(day, zone);
   }
 
   private interval(ts: number, zone: string): DayInterval {

@@ -27,12 +27,13 @@
  * so it holds about ttlDays plus a month of orders, what the per-day order
  * sets held before. A lookup looks in the months within
  * {@link ORDER_WINDOW_DAYS} of the event's day, both ways (a file ingested
- * out of order): one HGET per pay event and month hash that exists, 27 at most. Known limits: a
- * resend more than the window after its first arrival counts again, and
- * "first" is first written: a resend ingested before its original keeps the
- * resend's day. Orders counted by versions that deduplicated per day are
- * still found in that day's legacy order set (re-ingesting an old file stays
- * a no-op); their resends on other days are not.
+ * out of order): one HGET per pay event and month hash that exists, 27 at
+ * most. Known limits: a resend more than the window after its first arrival
+ * counts again, and "first" is first written: a resend ingested before its
+ * original keeps the resend's day. Orders counted by versions that
+ * deduplicated per day are still found in that day's legacy order set
+ * (re-ingesting an old file stays a no-op); their resends on other days are
+ * not.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Names } from '../../core/names';

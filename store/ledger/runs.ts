@@ -274,3 +274,25 @@ function toRun(r: RowDataPacket): LedgerRun {
     ...(opt(r.error) !== undefined && { error: opt(r.error)! }),
   };
 }
+
+/** The median duration (ms) of a task's recent ok runs, for estimates; undefined before its first. */
+export async function typicalDuration(pool: Pool, names: Names, job: string, task: string): Promise<number | undefined> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) / 1000 AS ms FROM ${ledgerTables(names).runs}
+     WHERE job = ? AND task = ? AND outcome = 'ok' AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 50`,
+    [job, task],
+  );
+  const all = rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+  return all.length === 0 ? undefined : all[Math.floor(all.length / 2)];
+}
+
+/** Runs of a task's periods that are running now, and who holds each period. */
+export async function busyPeriods(pool: Pool, names: Names, job: string, task: string, periodKeys: readonly string[]): Promise<Array<{ period: string; holder: string }>> {
+  if (periodKeys.length === 0) return [];
+  const t = ledgerTables(names);
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT period_key, holder FROM ${t.locks} WHERE job = ? AND task = ? AND period_key IN (${periodKeys.map(() => '?').join(', ')})`,
+    [job, task, ...periodKeys],
+  );
+  return rows.map((r) => ({ period: String(r.period_key), holder: String(r.holder) }));
+}

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { dayBounds } from '../../core/day';
 import { activitySettings, addDays, daysEnding } from '../../store/activity/keys';
 import { validateConfig } from '../../store/config/runtime-config';
 import { formatAmount, LocalDays, parseEventLine } from '../../store/activity/events';
@@ -47,7 +48,7 @@ describe('event parsing', () => {
     assert.equal(r.event.day, '20260329');
     assert.equal(r.event.hour, 3);
     assert.equal(r.event.secondOfDay, 2.5 * 3600);
-    assert.equal(LocalDays.dayBounds('20260329', 'Europe/Berlin').seconds, 23 * 3600);
+    assert.equal(dayBounds('20260329', 'Europe/Berlin').seconds, 23 * 3600);
   });
 
   test('epoch seconds and amounts', () => {

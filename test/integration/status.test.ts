@@ -1,0 +1,170 @@
+/**
+ * The games × periods state against a real dev server, slave, Redis and
+ * MariaDB: the matrix shows exactly the failed and missing cells, a retry
+ * recomputes exactly those, a dry run counts what a rerun then backs up and
+ * starts nothing, failed checks can roll a period back, and progress
+ * advances per period.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { rerunImpact } from '../../client/dry-run';
+import { scheduleCreated, taskMatrix, type TaskMatrix } from '../../client/matrix';
+import { planRerun, planRetry, startRerun } from '../../client/reruns';
+import { JobControl } from '../../client/control';
+import { cellsToRetry, periodsWithGames } from '../../core/matrix';
+import { parsePeriodKey } from '../../core/period';
+import { runSearchAttributes } from '../../core/search-attributes';
+import { loadJobs } from '../../infra/jobs';
+import { getMysql } from '../../infra/mysql';
+import { getRedis } from '../../infra/redis';
+import { rerunProgressQuery } from '../../workflows/messages';
+import type { RerunInput, RerunResult } from '../../workflows/rerun';
+import { taskRun } from '../../workflows/task-run';
+import { Receiver } from '../helpers/receiver';
+import { withSlaves } from '../helpers/slaves';
+import { startStack, stopStack, type TestStack } from '../helpers/stack';
+
+let stack: TestStack;
+const receiver = new Receiver();
+const registry = loadJobs(`${__dirname}/../fixtures/jobs`);
+const daily = registry.task('fx', 'daily');
+const mysql = () => getMysql(stack.config.mysqlUrl);
+const redis = () => getRedis(stack.config.redisUrl);
+const key = (...parts: Array<string | number>) => stack.names.redisKey(...parts);
+const DAYS = ['20260901', '20260902', '20260903', '20260904', '20260905'];
+
+before(async () => {
+  stack = await startStack({ alertWebhook: await receiver.start() }, { games: [1, 2, 3] });
+});
+
+after(async () => {
+  await stopStack(stack);
+  await receiver.stop();
+});
+
+function scheduled(day: string) {
+  return stack.env.client.workflow.start(taskRun, {
+    workflowId: stack.names.runId('fx', 'daily', day),
+    taskQueue: stack.names.sharedQueue,
+    args: [{ job: 'fx', task: 'daily', period: parsePeriodKey('day', day, 'UTC'), prefix: stack.config.prefix, origin: 'schedule' as const }],
+    typedSearchAttributes: runSearchAttributes({ prefix: stack.config.prefix, job: 'fx', task: 'daily', period: day }),
+  });
+}
+
+/** The matrix of fx.daily over `range`, as if its schedule was created at `createdAt`. */
+function matrix(range: string, createdAt: number | undefined, now?: number): Promise<TaskMatrix> {
+  return taskMatrix(mysql(), stack.names, { job: 'fx', task: daily, range, zone: 'UTC', maxPeriods: 400, ...(now !== undefined && { now }) }, createdAt);
+}
+
+const states = (m: TaskMatrix) => m.cells.filter((c) => c.state !== 'ok').map((c) => `${c.game} ${c.period} ${c.state}`);
+
+async function run(input: RerunInput): Promise<RerunResult> {
+  return (await startRerun(stack.env.client, stack.config, input)).result();
+}
+
+describe('the matrix and retry', { timeout: 240_000 }, () => {
+  test('one game failing on two days: exactly those cells fail, and retry --failed reruns exactly them', async () => {
+    const sept = Date.parse('2026-08-31T00:00:00Z');
+    await redis().set(key('fx', 'fail', 2, '20260902'), '1');
+    await redis().set(key('fx', 'fail', 2, '20260904'), '1');
+    await withSlaves(stack.config, ['s1'], async () => {
+      for (const day of DAYS) await (await scheduled(day)).result();
+    });
+    const before = await matrix('20260901,20260905', sept);
+    assert.deepEqual(states(before), ['2 20260902 failed', '2 20260904 failed']);
+    assert.match(before.cells.find((c) => c.state === 'failed')!.error ?? '', /source unreachable/);
+
+    await redis().del(key('fx', 'fail', 2, '20260902'), key('fx', 'fail', 2, '20260904'));
+    const cells = periodsWithGames(cellsToRetry(before.cells, 'failed'));
+    assert.deepEqual(cells, [{ period: '20260902', games: [2] }, { period: '20260904', games: [2] }]);
+    const input = planRetry(stack.config, { job: 'fx', tasks: [{ task: daily, cells }], parallelism: 2 });
+    assert.equal(input.kind, 'retry');
+    const result = await withSlaves(stack.config, ['s1'], () => run(input));
+    assert.equal(result.ok, true, JSON.stringify(result.periods));
+    assert.deepEqual(
+      result.periods.map((p) => [p.period.key, p.backedUp]),
+      [['20260902', 0], ['20260904', 0]],
+      'only game 2 of two days was recomputed (it had no rows there)',
+    );
+    assert.deepEqual(states(await matrix('20260901,20260905', sept)), []);
+  });
+
+  test('a calendar task started while no slave runs shows its closed periods missing, and retry --missing fills them', async () => {
+    const control = new JobControl(stack.env.client, stack.config);
+    await control.start('fx', [daily]);
+    try {
+      const created = await scheduleCreated(stack.env.client, stack.names, 'fx', 'daily');
+      assert.ok(created !== undefined);
+      // Two fire times later, with no slave to run them.
+      const later = created + 2 * 86_400_000 + 3_600_000;
+      const first = new Date(created + 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+      const second = new Date(created + 2 * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+      const today = new Date(created).toISOString().slice(0, 10).replaceAll('-', '');
+      const m = await matrix(`${today},${second}`, created, later);
+      const missing = m.cells.filter((c) => c.state === 'missing').map((c) => c.period);
+      assert.deepEqual([...new Set(missing)], [today, first], 'the two days that closed after the schedule was created');
+      assert.equal(missing.length, 6, 'every game of both days');
+      // Filling them needs days that have ended for real: the same task, as if started four days ago.
+      const fourDaysAgo = Date.now() - 4 * 86_400_000;
+      const past = [1, 2, 3].map((n) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '')).reverse();
+      const range = `${past[0]},${past.at(-1)}`;
+      const gaps = await matrix(range, fourDaysAgo);
+      assert.deepEqual([...new Set(gaps.cells.map((c) => c.state))], ['missing']);
+      const cells = periodsWithGames(cellsToRetry(gaps.cells, 'missing'));
+      assert.deepEqual(cells.map((c) => c.period), past);
+      const result = await withSlaves(stack.config, ['s1'], () => run(planRetry(stack.config, { job: 'fx', tasks: [{ task: daily, cells }], parallelism: 2 })));
+      assert.equal(result.ok, true);
+      assert.deepEqual(states(await matrix(range, fourDaysAgo)), []);
+    } finally {
+      await control.stop('fx', [daily]);
+    }
+  });
+
+  test('a dry run counts the rows the real rerun then backs up, and starts no workflow', async () => {
+    const input = planRerun(stack.config, { job: 'fx', tasks: [daily], range: '20260901,20260905', filters: {}, parallelism: 2, maxPeriods: 400 });
+    const before = (await stack.env.client.workflow.count(`GflowPrefix = '${stack.config.prefix}'`)).count;
+    const impact = await rerunImpact(mysql(), stack.names, input, new Map([['daily', daily]]), 3);
+    assert.equal((await stack.env.client.workflow.count(`GflowPrefix = '${stack.config.prefix}'`)).count, before);
+    assert.deepEqual([impact.tasks[0]!.periods, impact.tasks[0]!.cells, impact.tasks[0]!.rows.fx_daily], [5, 15, 15]);
+    assert.ok(impact.estimatedMs !== undefined && impact.estimatedMs > 0);
+    const result = await withSlaves(stack.config, ['s1'], () => run(input));
+    assert.equal(result.periods.reduce((n, p) => n + p.backedUp, 0), impact.tasks[0]!.rows.fx_daily);
+  });
+
+  test('a rerun whose checks fail, with rollback, puts the old rows back and says so', async () => {
+    const row = async () => (await mysql().query(`SELECT value FROM \`${stack.names.schema('report')}\`.fx_daily WHERE game_id = 3 AND day = '2026-09-03'`))[0];
+    const old = await row();
+    await redis().set(key('fx', 3, '20260903'), '-7');
+    try {
+      const input = planRerun(stack.config, { job: 'fx', tasks: [daily], range: '20260903', filters: {}, parallelism: 1, maxPeriods: 400, onCheckError: 'rollback' });
+      const result = await withSlaves(stack.config, ['s1'], () => run(input));
+      assert.equal(result.periods[0]!.rolledBack, true);
+      assert.equal(result.periods[0]!.checkErrors, 1);
+      assert.deepEqual(await row(), old);
+      const alert = receiver.requests.find((r) => r.body.kind === 'rolledBack');
+      assert.match(alert?.body.summary ?? '', /rolled back/);
+    } finally {
+      await redis().del(key('fx', 3, '20260903'));
+    }
+  });
+
+  test('progress observed mid-rerun is strictly between 0 and the total', async () => {
+    await redis().set(key('fx', 'slow'), '700');
+    try {
+      await withSlaves(stack.config, ['s1'], async () => {
+        const input = planRerun(stack.config, { job: 'fx', tasks: [daily], range: '20260901,20260904', filters: {}, parallelism: 1, maxPeriods: 400 });
+        const handle = await startRerun(stack.env.client, stack.config, input);
+        let seen: number | undefined;
+        for (let i = 0; i < 600 && seen === undefined; i++) {
+          const p = await handle.query(rerunProgressQuery).catch(() => undefined);
+          if (p && p.done > 0 && p.done < p.total) seen = p.done;
+          else await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(seen !== undefined, 'progress moved before the end');
+        await handle.result();
+      });
+    } finally {
+      await redis().del(key('fx', 'slow'));
+    }
+  });
+});
