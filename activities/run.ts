@@ -52,7 +52,7 @@ export function createRunActivities(deps: RunDependencies) {
       redis: deps.redis,
       mysql: deps.mysql,
       // The game's own clients and zone (games registry, cached per process), else these defaults.
-      game: gameResolver({ redis: deps.redis, mysql: deps.mysql, names: deps.names, zone: input.period.zone }),
+      game: gameResolver({ redis: deps.redis, mysql: deps.mysql, names: deps.names, zone: input.period.zone }, activity.info.workflowExecution?.runId),
       names: deps.names,
       log: {
         debug: (m, f) => log.debug(m, { ...fields, ...f }),

@@ -14,13 +14,12 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startDevServer } from '../dev/dev-server';
 import { findTemporalCli } from '../dev/temporal-cli';
 import { machineLines } from './reports';
-import { median } from './support';
+import { freePort, median, option } from './support';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'bin/gflow.js');
@@ -31,24 +30,6 @@ interface Case {
   readonly args: readonly string[];
   /** Under this many seconds on an idle 2-core machine (the issue's targets). */
   readonly target?: number;
-}
-
-function option(argv: readonly string[], name: string, fallback: number): number {
-  const i = argv.indexOf(name);
-  const value = i >= 0 ? Number(argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number ≥ 1`);
-  return value;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** `gflow <args>` as a user runs it. */

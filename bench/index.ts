@@ -4,12 +4,13 @@
  * Not part of the tests: timings belong here, never in assertions.
  */
 import { main as cli } from './cli';
+import { main as consoleBench } from './console';
 import { main as ingest } from './ingest';
 import { main as orchestration } from './orchestration';
 import { main as reports } from './reports';
 import { main as rerun } from './rerun';
 
-const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun, reports, orchestration, cli };
+const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun, reports, orchestration, cli, console: consoleBench };
 
 async function run(): Promise<void> {
   // `npm run bench -- reports --sql-users 1000000`: names choose benchmarks, options go to them.

@@ -12,7 +12,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -36,27 +35,9 @@ import { createSlave } from '../worker/slave';
 import { mapBounded } from '../workflows/pool';
 import { taskRun } from '../workflows/task-run';
 import { machineLines } from './reports';
-import { median } from './support';
+import { freePort, median, option } from './support';
 
 const DAY = '20261110';
-
-function option(argv: readonly string[], name: string, fallback: number): number {
-  const i = argv.indexOf(name);
-  const value = i >= 0 ? Number(argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number ≥ 1`);
-  return value;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** 20 players a game on day D: 5 new, 3 online, one payer: each item has real counting to do. */
 function events(games: number): PlayerEvent[] {

@@ -1,43 +1,67 @@
 /**
- * Report computation benchmark (issue 5): one game-day of `report_active` +
- * `report_retention` (DAU, WAU, MAU, new users; the new users and D1, D2,
- * D3, D7, D14, D30 of the cohorts day D fills) computed three ways over the
- * same activity:
+ * Report computation benchmark (issues 5 and "Scale"): the whole
+ * `report_active` + `report_retention` row of one game-day (DAU, WAU, MAU,
+ * new users; the size and D1, D2, D3, D7, D14, D30 of every cohort day D
+ * fills) computed over the same activity by:
  *
- * 1. bitmaps in Redis (the activity store above its threshold),
- * 2. sets in Redis (the store below it), both through jobs/report/compute.ts,
- *    the code the `report` job runs;
- * 3. SQL in MySQL over the same events stored as rows (one row per active
- *    user-day, a `register` row on a player's first day), indexed for the
- *    queries, COUNT(DISTINCT) and a self-join, as one would without gflow.
+ * 1. **the activity store** (jobs/report/compute.ts, the code the `report`
+ *    job runs) on bitmaps: windows from cached 2^k-day unions, cohorts as
+ *    runs of indexes (store/activity/store.ts). Measured three ways: the
+ *    daily run (day D's own caches absent, the earlier days' present, as
+ *    after yesterday's run: this includes the day's upkeep), a rerun
+ *    (everything cached), and a first run (no cache at all);
+ * 2. **today's layout**, the baseline: the store's scripts before this
+ *    change, kept here (one BITOP OR over all 30 days for MAU, one
+ *    whole-bitmap BITOP AND per retention cell);
+ * 3. the store on **sets** (the small-game representation), up to `--set-users`;
+ * 4. **indexed SQL in MySQL** over the same events stored as rows (one row
+ *    per active user-day, `register` on a player's registration day),
+ *    COUNT(DISTINCT) and a self-join, up to `--sql-users`;
+ * 5. **DuckDB** (the PyPI `duckdb` package, pip-installed if missing) over
+ *    the same event rows loaded from the same TSV, up to `--duck-users`: one
+ *    statement — each user's last active day in the 30-day window (DAU, WAU,
+ *    MAU as filtered counts of one GROUP BY), and the registrations of the
+ *    seven cohort days LEFT JOINed to the day's distinct users.
  *
- * The world: 31 days ending on D; 0.4% of the players register each day;
- * of the older players 30% play a day in four, the others a day in a
- * hundred; a new player comes back on day N with probability 40%·N^-½.
- * Every figure is checked equal across the three ways before it is shown.
+ * The world: 31 days ending on D; 0.4% of the players register each day (a
+ * block of fresh indexes, as the writer hands them out), and `--stragglers`
+ * (default 0.1%) of each day's registrations come from older players who
+ * played before registering (their index is old: single bits far from the
+ * cohort's run); of the older players 30% play a day in four, the others a
+ * day in a hundred; a new player comes back on day N with probability
+ * 40%·N^-½. Every figure is checked equal across all ways before any time is
+ * shown.
  *
- * Run: `npm run bench reports [-- --users N --small N --sql-users N
- * --set-users N --runs N]`: by default all three ways at 10,000,000 players
- * and again at 1,000,000. Here (2 cores, InnoDB's default 128 MB buffer
- * pool) loading and indexing the 26 M event rows of the big size takes
- * about three minutes of the run; `--sql-users 1000000` leaves them out.
- * At 10 M players a set query holds Redis for seconds (a 30-day SUNIONSTORE
- * in one script): run it on a Redis nobody else needs meanwhile, or cap the
- * set path with `--set-users`. Own prefix (`bench_<random>`); keys and
- * schema are removed at the end.
+ * Redis is the benchmark's own `redis-server` on a free port, with
+ * `slowlog-log-slower-than 0`: the Redis time of a row is the sum of its
+ * commands' SLOWLOG durations (a script counts once, with what it calls;
+ * the calls it makes, logged apart by Redis 7 from client `?:0`, are left out),
+ * and the longest single command is what blocked other clients longest.
+ *
+ * Run: `npm run bench -- reports [--users N --small N --set-users N
+ * --sql-users N --duck-users N --stragglers F --runs N]`. Defaults: 10 M and
+ * 1 M players; sets, MySQL and DuckDB at 1 M only (MySQL needs about three
+ * minutes to load and index 26 M rows here, and sets of 10 M players take
+ * gigabytes): about five minutes on 2 cores. Own prefix (`bench_<random>`);
+ * the Redis, the schema and the TSV are removed at the end.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpus } from 'node:os';
-import { Readable } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Redis } from 'ioredis';
 import { Names } from '../core/names';
-import { DayKeys } from '../store/activity/keys';
+import { DayKeys, UNION_LEVELS } from '../store/activity/keys';
 import { addDays, ActivityStore } from '../store/activity/store';
+import { LuaScript } from '../store/activity/lua';
+import { userIndexKey } from '../store/activity/user-index';
 import { activeFigures, retentionCells, RETENTION_DAYS, type ActiveFigures, type CohortCell } from '../jobs/report/compute';
 import { closeMysql, getMysql } from '../infra/mysql';
 import { closeRedis, getRedis } from '../infra/redis';
-import { deleteKeys, median } from './support';
+import { deleteKeys, freePort, median, option } from './support';
 
 const DAY = '20261130';
 const WINDOW = 31;
@@ -51,11 +75,13 @@ interface Figures {
   readonly cells: readonly CohortCell[];
 }
 
-interface Timing {
-  readonly activeMs: number;
-  readonly retentionMs: number;
-  /** Milliseconds Redis spent running the scripts of each part (INFO commandstats). */
-  readonly redis?: { readonly activeMs: number; readonly retentionMs: number };
+/** One row's cost: wall clock as the job sees it; Redis time and the longest command from SLOWLOG. */
+interface Cost {
+  readonly wallMs: number;
+  readonly redisMs?: number;
+  readonly longestMs?: number;
+  readonly longest?: string;
+  readonly commands?: number;
 }
 
 /** The players and days of one size. Day k = 0 … 30 is D − 30 + k. */
@@ -63,17 +89,34 @@ class World {
   readonly old: number;
   readonly perDay: number;
   readonly days: string[];
+  /** Per older player, the day k it registers on after playing before (−1: registered before the window). */
+  readonly lateRegistration: Int8Array;
+  readonly stragglersPerDay: number;
 
-  constructor(readonly users: number) {
+  constructor(
+    readonly users: number,
+    stragglers: number,
+  ) {
     this.perDay = Math.round(users * NEW_PER_DAY);
     this.old = users - WINDOW * this.perDay;
     this.days = Array.from({ length: WINDOW }, (_, k) => addDays(DAY, k - WINDOW + 1));
+    this.lateRegistration = new Int8Array(this.old).fill(-1);
+    this.stragglersPerDay = Math.round(this.perDay * stragglers);
+    for (let k = 0; k < WINDOW; k++) {
+      for (let j = 0; j < this.stragglersPerDay; j++) {
+        const u = hash(j, 1000 + k) % this.old;
+        if (this.lateRegistration[u] === -1) this.lateRegistration[u] = k;
+      }
+    }
   }
 
-  /** Calls `visit` for each player active on day k, in index order. */
+  /** Calls `visit` for each player active on day k, in index order; `registers` on its registration day. */
   eachActive(k: number, visit: (user: number, registers: boolean) => void): void {
     const [regular, dormant] = [OLD_ACTIVE.regular * 2 ** 32, OLD_ACTIVE.dormant * 2 ** 32];
-    for (let u = 0; u < this.old; u++) if (hash(u, k) < (hash(u, -1) < OLD_REGULAR * 2 ** 32 ? regular : dormant)) visit(u, false);
+    for (let u = 0; u < this.old; u++) {
+      if (this.lateRegistration[u] === k) visit(u, true);
+      else if (hash(u, k) < (hash(u, -1) < OLD_REGULAR * 2 ** 32 ? regular : dormant)) visit(u, false);
+    }
     for (let c = 0; c <= k; c++) {
       const limit = c === k ? 2 ** 32 : 0.4 * (k - c) ** -0.5 * 2 ** 32;
       const first = this.old + c * this.perDay;
@@ -86,7 +129,7 @@ class World {
     // Redis numbers bits from the most significant bit of byte 0 (SETBIT / BITFIELD order).
     const set = (u: number) => (bits[u >> 3]! |= 0x80 >> (u & 7));
     if (kind === 'active') this.eachActive(k, set);
-    else for (let u = this.old + k * this.perDay; u < this.old + (k + 1) * this.perDay; u++) set(u);
+    else this.eachActive(k, (u, registers) => registers && set(u));
     return bits;
   }
 }
@@ -128,34 +171,201 @@ async function writeSets(redis: Redis, names: Names, w: World): Promise<void> {
   }
 }
 
-async function redisRun(redis: Redis, store: ActivityStore, game: number): Promise<{ timing: Timing; figures: Figures }> {
-  const r0 = await scriptMicros(redis);
+// ---------------------------------------------------------------------------------------------
+// Today's layout: the activity store's queries before window unions and cohort runs, verbatim.
+
+const LEGACY_COUNTS = new LuaScript(`
+local out = {}
+for i, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k).ok
+  if t == 'set' then out[i] = redis.call('SCARD', k)
+  elseif t == 'string' then out[i] = redis.call('BITCOUNT', k)
+  else out[i] = 0 end
+end
+return out
+`);
+
+const LEGACY_UNION = new LuaScript(`
+local sets, bitmaps = {}, {}
+for i = 3, #KEYS do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t == 'set' then sets[#sets + 1] = KEYS[i] elseif t == 'string' then bitmaps[#bitmaps + 1] = KEYS[i] end
+end
+if #bitmaps == 0 then
+  if #sets == 0 then return 0 end
+  if #sets == 1 then return redis.call('SCARD', sets[1]) end
+  redis.call('SUNIONSTORE', KEYS[1], unpack(sets))
+else
+  redis.call('BITOP', 'OR', KEYS[1], unpack(bitmaps))
+  for _, s in ipairs(sets) do
+    for _, m in ipairs(redis.call('SMEMBERS', s)) do
+      local idx = redis.call('HGET', KEYS[2], m)
+      if idx then redis.call('SETBIT', KEYS[1], tonumber(idx), 1) end
+    end
+  end
+end
+local n
+if #bitmaps == 0 then n = redis.call('SCARD', KEYS[1]) else n = redis.call('BITCOUNT', KEYS[1]) end
+redis.call('DEL', KEYS[1])
+return n
+`);
+
+const LEGACY_INTERSECTION = new LuaScript(`
+local ta, tb = redis.call('TYPE', KEYS[3]).ok, redis.call('TYPE', KEYS[4]).ok
+if ta == 'none' or tb == 'none' then return 0 end
+if ta == 'set' and tb == 'set' then return redis.call('SINTERCARD', 2, KEYS[3], KEYS[4]) end
+if ta == 'string' and tb == 'string' then
+  redis.call('BITOP', 'AND', KEYS[1], KEYS[3], KEYS[4])
+  local n = redis.call('BITCOUNT', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return n
+end
+local s, b = KEYS[3], KEYS[4]
+if ta == 'string' then s, b = KEYS[4], KEYS[3] end
+local n = 0
+for _, m in ipairs(redis.call('SMEMBERS', s)) do
+  local idx = redis.call('HGET', KEYS[2], m)
+  if idx and redis.call('GETBIT', b, tonumber(idx)) == 1 then n = n + 1 end
+end
+return n
+`);
+
+/** The row as compute.ts computed it before: same queries, same concurrency. */
+async function legacyRow(redis: Redis, names: Names, game: number, day: string): Promise<Figures> {
+  const key = (d: string, kind: 'active' | 'new') => new DayKeys(names, game, d).kind(kind);
+  const scratch = () => names.redisKey('tmp', randomBytes(8).toString('hex'));
+  const count = async (k: string) => Number(((await LEGACY_COUNTS.run(redis, [k])) as number[])[0]);
+  const union = async (n: number) =>
+    Number(await LEGACY_UNION.run(redis, [scratch(), userIndexKey(names, game), ...Array.from({ length: n }, (_, i) => key(addDays(day, i - n + 1), 'active'))]));
+  const inter = async (a: string, b: string) => Number(await LEGACY_INTERSECTION.run(redis, [scratch(), userIndexKey(names, game), a, b]));
+  const [dau, newUsers, wau, mau] = await Promise.all([count(key(day, 'active')), count(key(day, 'new')), union(7), union(30)]);
+  const earlier = RETENTION_DAYS.map(async (n): Promise<CohortCell> => {
+    const cohort = addDays(day, -n);
+    const [size, retained] = await Promise.all([count(key(cohort, 'new')), inter(key(cohort, 'new'), key(day, 'active'))]);
+    return { cohort, newUsers: size, n, retained };
+  });
+  const [own, cells] = await Promise.all([count(key(day, 'new')), Promise.all(earlier)]);
+  return { active: { dau, wau, mau, newUsers }, cells: [{ cohort: day, newUsers: own }, ...cells] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark's own Redis, and what SLOWLOG says a row cost.
+
+async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--slowlog-log-slower-than', '0', '--slowlog-max-len', '1000000'], {
+    stdio: 'ignore',
+  });
+  await new Promise<void>((resolveStart, reject) => {
+    child.once('error', (err) => reject(new Error(`bench: cannot start redis-server (${err.message}); install Redis 7`)));
+    child.once('spawn', () => resolveStart());
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ping = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
+    if (ping.stdout?.trim() === 'PONG') return { url, child };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error('bench: redis-server did not answer');
+}
+
+/** Commands logged since the last call: their total and the longest (SLOWLOG's own entries left out). */
+let lastCommands: Array<[number, string]> = [];
+
+async function slowlog(redis: Redis): Promise<{ totalUs: number; longestUs: number; longest: string; commands: number }> {
+  const entries = (await redis.call('SLOWLOG', 'GET', '-1')) as Array<[number, number, number, string[], string]>;
+  await redis.call('SLOWLOG', 'RESET');
+  let totalUs = 0;
+  let longestUs = 0;
+  let longest = '';
+  let commands = 0;
+  lastCommands = [];
+  for (const [, , us, args, client] of entries.reverse()) {
+    const name = String(args[0]).toUpperCase();
+    // Redis 7 also logs the commands a script calls (client "?:0"): their time is inside the script's.
+    if (name === 'SLOWLOG' || client === '?:0') continue;
+    commands++;
+    totalUs += Number(us);
+    lastCommands.push([Number(us), `${name} ${args.slice(1, 5).join(' ').replace(/bench_[0-9a-f]+:/g, '')}`]);
+    if (Number(us) > longestUs) {
+      longestUs = Number(us);
+      longest = name === 'EVALSHA' ? `EVALSHA (${args.length - 3} keys+args)` : `${name} ${args.length - 1} args`;
+    }
+  }
+  return { totalUs, longestUs, longest, commands };
+}
+
+async function costOf(redis: Redis, row: () => Promise<Figures>): Promise<{ cost: Cost; figures: Figures }> {
+  await slowlog(redis);
   const t0 = performance.now();
-  const active = await activeFigures(store, game, DAY);
-  const t1 = performance.now();
-  const r1 = await scriptMicros(redis);
-  const t2 = performance.now();
-  const cells = await retentionCells(store, game, DAY);
-  const t3 = performance.now();
-  const r2 = await scriptMicros(redis);
-  return { timing: { activeMs: t1 - t0, retentionMs: t3 - t2, redis: { activeMs: (r1 - r0) / 1000, retentionMs: (r2 - r1) / 1000 } }, figures: { active, cells } };
+  const figures = await row();
+  const wallMs = performance.now() - t0;
+  const s = await slowlog(redis);
+  return { cost: { wallMs, redisMs: s.totalUs / 1000, longestMs: s.longestUs / 1000, longest: s.longest, commands: s.commands }, figures };
 }
 
-/**
- * Microseconds Redis has spent in scripts: every query of the activity store
- * is one script, and the commands a script calls are counted inside it (and
- * again under their own names, so those are left out). Other clients'
- * scripts count too: run on a quiet Redis.
- */
-async function scriptMicros(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
-  let total = 0;
-  for (const m of info.matchAll(/^cmdstat_(evalsha|eval):.*?usec=(\d+)/gm)) total += Number(m[2]);
-  return total;
+async function storeRow(store: ActivityStore, game: number, day: string): Promise<Figures> {
+  const [active, cells] = await Promise.all([activeFigures(store, game, day), retentionCells(store, game, day)]);
+  return { active, cells };
 }
 
-/** The same activity as event rows: LOAD DATA from a stream, then the indexes (faster than indexing row by row). */
-async function loadSql(mysql: Pool, table: string, w: World): Promise<{ rows: number; loadMs: number; indexMs: number }> {
+/** Every cache the store derived for `game` (window unions, cohort runs), or only day D's. */
+async function dropCaches(redis: Redis, names: Names, game: number, onlyDay?: string): Promise<void> {
+  if (onlyDay) {
+    const keys = new DayKeys(names, game, onlyDay);
+    await redis.unlink(keys.newRuns, ...Array.from({ length: UNION_LEVELS }, (_, i) => keys.activeUnion(i + 1)));
+    return;
+  }
+  await deleteKeys(redis, `${names.prefix}:act:${game}:*:active:u*`);
+  await deleteKeys(redis, `${names.prefix}:act:${game}:*:new:runs`);
+}
+
+async function measure(runs: number, once: () => Promise<{ cost: Cost; figures: Figures }>): Promise<{ cost: Cost; figures: Figures; all: Cost[]; maxLongestMs: number }> {
+  const results: Array<{ cost: Cost; figures: Figures }> = [];
+  for (let i = 0; i < runs; i++) results.push(await once());
+  for (const r of results) same('a run', r.figures, results[0]!.figures);
+  const m = (f: (c: Cost) => number | undefined) => median(results.map((r) => f(r.cost) ?? 0));
+  const all = results.map((r) => r.cost);
+  // The run whose longest command is the median one: a single descheduling of redis-server on a busy machine is not the query's doing.
+  const byLongest = [...all].sort((a, b) => (a.longestMs ?? 0) - (b.longestMs ?? 0));
+  const typical = byLongest[Math.floor(byLongest.length / 2)]!;
+  const cost: Cost = {
+    wallMs: m((c) => c.wallMs),
+    ...(all[0]!.redisMs === undefined ? {} : { redisMs: m((c) => c.redisMs), longestMs: typical.longestMs, longest: typical.longest, commands: m((c) => c.commands) }),
+  };
+  return { cost, figures: results[0]!.figures, all, maxLongestMs: byLongest[byLongest.length - 1]!.longestMs ?? 0 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same activity as event rows: one TSV file for MySQL (LOAD DATA) and DuckDB (read_csv).
+
+async function writeTsv(path: string, w: World): Promise<number> {
+  const out = createWriteStream(path);
+  let rows = 0;
+  const write = (chunk: string) => (out.write(chunk) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  for (let k = 0; k < WINDOW; k++) {
+    const date = w.days[k]!.replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3');
+    const chunks: string[] = [];
+    let chunk = '';
+    w.eachActive(k, (u, registers) => {
+      const s = hash(u, k + 100) % 86_400;
+      chunk += `1\t${u}\t${registers ? 'register' : 'login'}\t${date} ${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}\n`;
+      rows++;
+      if (chunk.length > 1 << 20) {
+        chunks.push(chunk);
+        chunk = '';
+      }
+    });
+    chunks.push(chunk);
+    for (const c of chunks) await write(c);
+  }
+  await new Promise<void>((resolveEnd, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolveEnd())));
+  return rows;
+}
+
+/** LOAD DATA from the TSV, then the indexes (faster than indexing row by row). */
+async function loadSql(mysql: Pool, table: string, tsv: string): Promise<{ loadMs: number; indexMs: number }> {
   await mysql.query(`CREATE TABLE ${table} (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     game_id INT UNSIGNED NOT NULL,
@@ -163,43 +373,21 @@ async function loadSql(mysql: Pool, table: string, w: World): Promise<{ rows: nu
     type VARCHAR(16) NOT NULL,
     ts DATETIME NOT NULL
   ) ENGINE=InnoDB`);
-  let rows = 0;
-  // eachActive calls back: a day's rows (~40 MB at 10 M players) are gathered, then streamed out.
-  function* tsv(): Generator<Buffer> {
-    for (let k = 0; k < WINDOW; k++) {
-      const date = w.days[k]!.replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3');
-      const chunks: string[] = [];
-      let chunk = '';
-      w.eachActive(k, (u, registers) => {
-        const s = hash(u, k + 100) % 86_400;
-        chunk += `1\t${u}\t${registers ? 'register' : 'login'}\t${date} ${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}\n`;
-        rows++;
-        if (chunk.length > 1 << 20) {
-          chunks.push(chunk);
-          chunk = '';
-        }
-      });
-      chunks.push(chunk);
-      for (const c of chunks) yield Buffer.from(c);
-    }
-  }
   const t0 = performance.now();
-  await mysql.query({ sql: `LOAD DATA LOCAL INFILE 'events.tsv' INTO TABLE ${table} (game_id, user_id, type, ts)`, infileStreamFactory: () => Readable.from(tsv()) });
+  await mysql.query({ sql: `LOAD DATA LOCAL INFILE 'events.tsv' INTO TABLE ${table} (game_id, user_id, type, ts)`, infileStreamFactory: () => createReadStream(tsv) });
   const t1 = performance.now();
   await mysql.query(`ALTER TABLE ${table} ADD KEY by_day (game_id, ts, user_id), ADD KEY by_type (game_id, type, ts, user_id), ADD KEY by_user (game_id, user_id, ts)`);
   await mysql.query(`ANALYZE TABLE ${table}`);
-  return { rows, loadMs: t1 - t0, indexMs: performance.now() - t1 };
+  return { loadMs: t1 - t0, indexMs: performance.now() - t1 };
 }
 
-async function sqlRun(mysql: Pool, table: string): Promise<{ timing: Timing; figures: Figures }> {
+async function sqlRow(mysql: Pool, table: string): Promise<Figures> {
   const day = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
   const count = async (sql: string, params: unknown[]) => Number((await mysql.query<RowDataPacket[]>(sql, params))[0][0]!.n);
   const distinct = (from: string, to: string) =>
     count(`SELECT COUNT(DISTINCT user_id) AS n FROM ${table} WHERE game_id = 1 AND ts >= ? AND ts < ?`, [day(from), day(addDays(to, 1))]);
-  const registered = (d: string) => count(`SELECT COUNT(*) AS n FROM ${table} WHERE game_id = 1 AND type = 'register' AND ts >= ? AND ts < ?`, [day(d), day(addDays(d, 1))]);
-  const t0 = performance.now();
+  const registered = (d: string) => count(`SELECT COUNT(DISTINCT user_id) AS n FROM ${table} WHERE game_id = 1 AND type = 'register' AND ts >= ? AND ts < ?`, [day(d), day(addDays(d, 1))]);
   const active = { dau: await distinct(DAY, DAY), wau: await distinct(addDays(DAY, -6), DAY), mau: await distinct(addDays(DAY, -29), DAY), newUsers: await registered(DAY) };
-  const t1 = performance.now();
   const cells: CohortCell[] = [{ cohort: DAY, newUsers: await registered(DAY) }];
   for (const n of RETENTION_DAYS) {
     const cohort = addDays(DAY, -n);
@@ -211,21 +399,89 @@ async function sqlRun(mysql: Pool, table: string): Promise<{ timing: Timing; fig
     );
     cells.push({ cohort, newUsers: await registered(cohort), n, retained });
   }
-  return { timing: { activeMs: t1 - t0, retentionMs: performance.now() - t1 }, figures: { active, cells } };
+  return { active, cells };
+}
+
+/**
+ * DuckDB in a Python child: loads the TSV into a table (timed), then runs the
+ * row's one statement `runs` times; prints JSON.
+ */
+const DUCKDB_SCRIPT = String.raw`
+import duckdb, json, sys, time
+path, day, runs, cohorts = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(',')
+con = duckdb.connect()
+t0 = time.perf_counter()
+con.execute("CREATE TABLE events AS SELECT * FROM read_csv(?, delim = '\t', header = false, "
+            "columns = {'game_id': 'INTEGER', 'user_id': 'VARCHAR', 'type': 'VARCHAR', 'ts': 'TIMESTAMP'})", [path])
+load_ms = (time.perf_counter() - t0) * 1000
+d = "DATE '%s'" % day
+cohort_list = ", ".join("DATE '%s'" % c for c in cohorts)
+sql = f"""
+WITH last AS (        -- each user's last active day of the 30 days ending on D
+  SELECT user_id, max(ts) AS last FROM events
+  WHERE game_id = 1 AND ts >= {d} - INTERVAL 29 DAY AND ts < {d} + INTERVAL 1 DAY
+  GROUP BY user_id
+), today AS (
+  SELECT DISTINCT user_id FROM events
+  WHERE game_id = 1 AND ts >= {d} AND ts < {d} + INTERVAL 1 DAY
+), cohorts AS (       -- the registrations of the cohort days D fills
+  SELECT DISTINCT user_id, CAST(ts AS DATE) AS cohort FROM events
+  WHERE game_id = 1 AND type = 'register' AND ts >= {d} - INTERVAL 30 DAY AND ts < {d} + INTERVAL 1 DAY
+    AND CAST(ts AS DATE) IN ({cohort_list})
+)
+SELECT NULL AS cohort, count(*) FILTER (WHERE last >= {d}) AS a, count(*) FILTER (WHERE last >= {d} - INTERVAL 6 DAY) AS b, count(*) AS c FROM last
+UNION ALL
+SELECT c.cohort, count(*), count(t.user_id), NULL FROM cohorts c LEFT JOIN today t USING (user_id) GROUP BY c.cohort
+"""
+times, rows = [], None
+for _ in range(runs):
+    t = time.perf_counter()
+    rows = con.execute(sql).fetchall()
+    times.append((time.perf_counter() - t) * 1000)
+out = {"version": duckdb.__version__, "threads": con.execute("SELECT current_setting('threads')").fetchone()[0], "load_ms": load_ms, "times": times,
+       "rows": [[None if r[0] is None else r[0].strftime('%Y%m%d'), r[1], r[2], r[3]] for r in rows]}
+print(json.dumps(out))
+`;
+
+/** Python with duckdb importable, installing it with pip if missing; undefined (and why) if that fails. */
+function duckdbPython(): { python?: string; why?: string } {
+  const python = process.env.PYTHON ?? 'python3';
+  const probe = () => spawnSync(python, ['-c', 'import duckdb'], { encoding: 'utf8' });
+  if (probe().status === 0) return { python };
+  process.stdout.write(`installing the duckdb package (${python} -m pip install duckdb) ...\n`);
+  const pip = spawnSync(python, ['-m', 'pip', 'install', '--quiet', 'duckdb'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (pip.status !== 0 || probe().status !== 0) return { why: `pip install duckdb failed: ${(pip.stderr ?? '').trim().split('\n').pop() ?? pip.error?.message}` };
+  return { python };
+}
+
+async function duckdbRow(python: string, tsv: string, runs: number): Promise<{ figures: Figures; loadMs: number; times: number[]; version: string; threads: number }> {
+  const cohorts = [DAY, ...RETENTION_DAYS.map((n) => addDays(DAY, -n))];
+  const day = `${DAY.slice(0, 4)}-${DAY.slice(4, 6)}-${DAY.slice(6, 8)}`;
+  const cohortDates = cohorts.map((c) => `${c.slice(0, 4)}-${c.slice(4, 6)}-${c.slice(6, 8)}`);
+  const child = spawn(python, ['-c', DUCKDB_SCRIPT, tsv, day, String(runs), cohortDates.join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number>((r) => child.once('close', (c) => r(c ?? 1)));
+  if (code !== 0) throw new Error(`bench: duckdb failed: ${stderr.trim()}`);
+  const out = JSON.parse(stdout) as { version: string; threads: number; load_ms: number; times: number[]; rows: Array<[string | null, number, number, number | null]> };
+  const window = out.rows.find((r) => r[0] === null)!;
+  const byCohort = new Map(out.rows.filter((r) => r[0] !== null).map((r) => [r[0]!, r]));
+  const size = (c: string) => Number(byCohort.get(c)?.[1] ?? 0);
+  const kept = (c: string) => Number(byCohort.get(c)?.[2] ?? 0);
+  const cells: CohortCell[] = [{ cohort: DAY, newUsers: size(DAY) }, ...RETENTION_DAYS.map((n) => ({ cohort: addDays(DAY, -n), newUsers: size(addDays(DAY, -n)), n, retained: kept(addDays(DAY, -n)) }))];
+  return {
+    figures: { active: { dau: Number(window[1]), wau: Number(window[2]), mau: Number(window[3]), newUsers: size(DAY) }, cells },
+    loadMs: out.load_ms,
+    times: out.times,
+    version: out.version,
+    threads: Number(out.threads),
+  };
 }
 
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
-}
-
-
-async function measure(runs: number, once: () => Promise<{ timing: Timing; figures: Figures }>): Promise<{ timing: Timing; figures: Figures }> {
-  const results: Array<{ timing: Timing; figures: Figures }> = [];
-  for (let i = 0; i < runs; i++) results.push(await once());
-  const m = (f: (t: Timing) => number | undefined) => median(results.map((r) => f(r.timing) ?? 0));
-  const timing: Timing = { activeMs: m((t) => t.activeMs), retentionMs: m((t) => t.retentionMs) };
-  if (results[0]!.timing.redis === undefined) return { timing, figures: results[0]!.figures };
-  return { timing: { ...timing, redis: { activeMs: m((t) => t.redis?.activeMs), retentionMs: m((t) => t.redis?.retentionMs) } }, figures: results[0]!.figures };
 }
 
 /** The machine, for the figures' context. */
@@ -240,80 +496,158 @@ export async function machineLines(redis?: Redis, mysql?: Pool): Promise<string[
   return lines;
 }
 
-function option(argv: readonly string[], name: string, fallback: number): number {
+function fraction(argv: readonly string[], name: string, fallback: number): number {
   const i = argv.indexOf(name);
   const value = i >= 0 ? Number(argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number ≥ 1`);
+  if (!Number.isFinite(value) || value < 0 || value > 0.5) throw new Error(`${name} must be a fraction from 0 to 0.5`);
   return value;
 }
 
-const ms = (x: number) => `${x.toFixed(1)} ms`;
+const ms = (x: number) => (x >= 100 ? `${x.toFixed(0)} ms` : x >= 10 ? `${x.toFixed(1)} ms` : `${x.toFixed(2)} ms`);
+const loadLine = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)`;
+
+function line(what: string, c: Cost): string {
+  const redisPart = c.redisMs === undefined ? '' : `${ms(c.redisMs).padStart(10)} ${ms(c.longestMs ?? 0).padStart(10)}  ${String(c.commands ?? '').padStart(5)}  ${c.longest ?? ''}`;
+  return `  ${what.padEnd(38)} ${ms(c.wallMs).padStart(10)} ${redisPart}`;
+}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const users = option(argv, '--users', 10_000_000);
   const small = option(argv, '--small', 1_000_000);
-  const sqlUsers = option(argv, '--sql-users', users);
-  const setUsers = option(argv, '--set-users', users);
-  const runs = option(argv, '--runs', 5);
+  const setUsers = option(argv, '--set-users', small);
+  const sqlUsers = option(argv, '--sql-users', small);
+  const duckUsers = option(argv, '--duck-users', small);
+  const stragglers = fraction(argv, '--stragglers', 0.001);
+  const runs = option(argv, '--runs', 9);
+  const detail = argv.includes('--detail');
   const names = new Names(`bench_${randomBytes(4).toString('hex')}`);
-  const redis = getRedis(process.env.GFLOW_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const own = await startRedis();
+  const redis = getRedis(own.url);
   const mysql = getMysql(process.env.GFLOW_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306');
   const schema = `\`${names.schema('log')}\``;
+  const dir = await mkdtemp(join(tmpdir(), 'gflow-bench-reports-'));
+  let mysqlUp = true;
   try {
-    for (const line of await machineLines(redis, mysql)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`day ${DAY}; medians of ${runs} runs (SQL: ${Math.min(runs, 3)}); times are wall clock as the job sees them; "in Redis": script time from INFO commandstats\n`);
-    await mysql.query(`CREATE DATABASE ${schema}`);
+    try {
+      await mysql.query(`CREATE DATABASE ${schema}`);
+    } catch (err) {
+      mysqlUp = false;
+      process.stdout.write(`MySQL not reachable (${(err as Error).message}): SQL left out\n`);
+    }
+    for (const l of await machineLines(redis, mysqlUp ? mysql : undefined)) process.stdout.write(`${l}\n`);
+    process.stdout.write(`${loadLine()} at start\n`);
+    process.stdout.write(
+      `day ${DAY}; the whole active + retention row; medians of ${runs} runs (sets, SQL, DuckDB: 3); wall = as the job sees it;\n` +
+        `Redis = sum of the row's command times (SLOWLOG, own redis-server); longest = the longest single command (what blocks other clients), median run\n`,
+    );
+    const duck = duckUsers > 0 && [small, users].some((s) => s <= duckUsers) ? duckdbPython() : {};
+    if (duck.why) process.stdout.write(`DuckDB left out: ${duck.why}\n`);
     for (const size of [...new Set([small, users])].sort((a, b) => a - b)) {
       await deleteKeys(redis, `${names.prefix}:*`);
-      const w = new World(size);
+      await redis.call('FLUSHALL');
+      const w = new World(size, stragglers);
       const g0 = performance.now();
       await writeBitmaps(redis, names, w);
       const g1 = performance.now();
-      const withSets = size <= setUsers;
-      if (withSets) await writeSets(redis, names, w);
-      const g2 = performance.now();
       const store = new ActivityStore(redis, names);
-      const bitmap = await measure(runs, () => redisRun(redis, store, 1));
-      const set = withSets ? await measure(Math.min(runs, 3), () => redisRun(redis, store, 2)) : undefined;
-      process.stdout.write(`\n${size.toLocaleString('en')} players, DAU ${bitmap.figures.active.dau.toLocaleString('en')}, MAU ${bitmap.figures.active.mau.toLocaleString('en')}, ${w.perDay.toLocaleString('en')} new a day\n`);
-      process.stdout.write(`  generated: 62 bitmaps in ${ms(g1 - g0)}${withSets ? `, the same as sets in ${ms(g2 - g1)}` : ''}\n`);
-      const row = (what: string, t: Timing) =>
-        `  ${what.padEnd(8)} active ${ms(t.activeMs).padStart(11)}  retention row ${ms(t.retentionMs).padStart(11)}  total ${ms(t.activeMs + t.retentionMs).padStart(11)}` +
-        (t.redis === undefined ? '' : `  (in Redis: ${ms(t.redis.activeMs)} + ${ms(t.redis.retentionMs)})`);
-      process.stdout.write(`${row('bitmaps', bitmap.timing)}\n`);
-      const total = (t: Timing) => t.activeMs + t.retentionMs;
-      let ratios = '  sets not run at this size (--set-users)';
-      if (set) {
-        process.stdout.write(`${row('sets', set.timing)}\n`);
-        same('sets', set.figures, bitmap.figures);
-        ratios = `  sets / bitmaps ${(total(set.timing) / total(bitmap.timing)).toFixed(1)}×`;
+
+      // The days before D computed in order, as the daily job did: D finds their caches.
+      for (let k = 1; k < WINDOW; k++) await storeRow(store, 1, w.days[k - 1]!);
+      const daily = await measure(runs, async () => {
+        await dropCaches(redis, names, 1, DAY);
+        return costOf(redis, () => storeRow(store, 1, DAY));
+      });
+      const dailyDetail = lastCommands;
+      const rerun = await measure(runs, () => costOf(redis, () => storeRow(store, 1, DAY)));
+      const first = await measure(runs, async () => {
+        await dropCaches(redis, names, 1);
+        return costOf(redis, () => storeRow(store, 1, DAY));
+      });
+      const legacy = await measure(runs, () => costOf(redis, () => legacyRow(redis, names, 1, DAY)));
+      same("today's layout", legacy.figures, daily.figures);
+      same('rerun', rerun.figures, daily.figures);
+      same('first run', first.figures, daily.figures);
+      const f = daily.figures;
+      process.stdout.write(
+        `\n${size.toLocaleString('en')} players: DAU ${f.active.dau.toLocaleString('en')}, WAU ${f.active.wau.toLocaleString('en')}, MAU ${f.active.mau.toLocaleString('en')}, ` +
+          `${w.perDay.toLocaleString('en')} new a day (${w.stragglersPerDay} of them played before registering)\n`,
+      );
+      process.stdout.write(`  generated: 62 bitmaps in ${ms(g1 - g0)}; ${loadLine()}\n`);
+      process.stdout.write(`  ${'way'.padEnd(38)} ${'wall'.padStart(10)} ${'Redis'.padStart(10)} ${'longest'.padStart(10)}  ${'cmds'.padStart(5)}  longest command\n`);
+      process.stdout.write(`${line('store, daily run (D not cached)', daily.cost)}\n`);
+      process.stdout.write(`${line('store, rerun (all cached)', rerun.cost)}\n`);
+      process.stdout.write(`${line('store, first run (nothing cached)', first.cost)}\n`);
+      process.stdout.write(`${line("today's layout (baseline)", legacy.cost)}\n`);
+      const base = (c: Cost) => c.redisMs ?? c.wallMs;
+      const ratios: string[] = [`today's layout / daily run: ${(base(legacy.cost) / base(daily.cost)).toFixed(0)}× Redis time, ${(legacy.cost.wallMs / daily.cost.wallMs).toFixed(0)}× wall`];
+
+      if (size <= setUsers) {
+        const s0 = performance.now();
+        await writeSets(redis, names, w);
+        const s1 = performance.now();
+        const sets = await measure(3, () => costOf(redis, () => storeRow(store, 2, DAY)));
+        const setsLegacy = await measure(3, () => costOf(redis, () => legacyRow(redis, names, 2, DAY)));
+        same('sets', sets.figures, f);
+        same("sets, today's layout", setsLegacy.figures, f);
+        process.stdout.write(`${line(`store on sets (written in ${ms(s1 - s0)})`, sets.cost)}\n`);
+        process.stdout.write(`${line("sets, today's layout", setsLegacy.cost)}\n`);
+        await deleteKeys(redis, `${names.prefix}:act:2:*`);
       }
-      if (size <= sqlUsers) {
-        const table = `${schema}.events_${size}`;
-        const loaded = await loadSql(mysql, table, w);
-        const sql = await measure(Math.min(runs, 3), () => sqlRun(mysql, table));
-        process.stdout.write(`  SQL: ${loaded.rows.toLocaleString('en')} event rows loaded in ${ms(loaded.loadMs)}, indexed in ${ms(loaded.indexMs)}\n`);
-        process.stdout.write(`${row('SQL', { activeMs: sql.timing.activeMs, retentionMs: sql.timing.retentionMs })}\n`);
-        same('SQL', sql.figures, bitmap.figures);
-        await mysql.query(`DROP TABLE ${table}`);
-        ratios += `; SQL / bitmaps ${(total(sql.timing) / total(bitmap.timing)).toFixed(0)}× (target ≥ 100×)`;
+
+      const wantSql = mysqlUp && size <= sqlUsers;
+      const wantDuck = duck.python !== undefined && size <= duckUsers;
+      if (wantSql || wantDuck) {
+        const tsv = join(dir, `events_${size}.tsv`);
+        const t0 = performance.now();
+        const rows = await writeTsv(tsv, w);
+        process.stdout.write(`  ${rows.toLocaleString('en')} event rows written to a TSV in ${ms(performance.now() - t0)}\n`);
+        if (wantSql) {
+          const table = `${schema}.events_${size}`;
+          const loaded = await loadSql(mysql, table, tsv);
+          const sql = await measure(3, async () => {
+            const t = performance.now();
+            const figures = await sqlRow(mysql, table);
+            return { cost: { wallMs: performance.now() - t }, figures };
+          });
+          same('MySQL', sql.figures, f);
+          process.stdout.write(`${line(`MySQL, indexed SQL (load ${ms(loaded.loadMs)}, index ${ms(loaded.indexMs)})`, sql.cost)}\n`);
+          ratios.push(`MySQL / daily run: ${(sql.cost.wallMs / daily.cost.wallMs).toFixed(0)}× wall`);
+          await mysql.query(`DROP TABLE ${table}`);
+        }
+        if (wantDuck) {
+          const d = await duckdbRow(duck.python!, tsv, 3);
+          same('DuckDB', d.figures, f);
+          const dm = median(d.times);
+          process.stdout.write(`${line(`DuckDB ${d.version}, ${d.threads} threads (load ${ms(d.loadMs)})`, { wallMs: dm })}\n`);
+          ratios.push(`DuckDB / daily run: ${(dm / daily.cost.wallMs).toFixed(0)}× wall`);
+        }
+        await rm(tsv, { force: true });
       } else {
-        ratios += `; SQL not run at this size (--sql-users ${size} to include it)`;
+        ratios.push(`SQL and DuckDB not run at this size (--sql-users / --duck-users ${size} to include them)`);
       }
-      process.stdout.write(`${ratios}\n  bitmap retention row: ${ms(bitmap.timing.retentionMs)}, of it in Redis ${ms(bitmap.timing.redis?.retentionMs ?? 0)} (target ≤ 50 ms)\n`);
+      process.stdout.write(`  ${ratios.join('; ')}\n`);
+      const target = daily.cost.redisMs ?? Infinity;
+      process.stdout.write(
+        `  target: the row in ≤ 3 ms of Redis time: daily run ${ms(target)} (${target <= 3 ? 'met' : 'NOT met'}), rerun ${ms(rerun.cost.redisMs ?? 0)}; ` +
+          `longest single command, median of runs ${ms(Math.max(daily.cost.longestMs ?? 0, rerun.cost.longestMs ?? 0, first.cost.longestMs ?? 0))}, worst run ${ms(Math.max(daily.maxLongestMs, rerun.maxLongestMs, first.maxLongestMs))} ` +
+          `(today's layout: ${ms(legacy.cost.longestMs ?? 0)}, worst ${ms(legacy.maxLongestMs)})\n`,
+      );
+      process.stdout.write(`  daily-run Redis ms per run: ${daily.all.map((c) => (c.redisMs ?? 0).toFixed(2)).join(' ')}; ${loadLine()}\n`);
+      if (detail) for (const [us, what] of dailyDetail) process.stdout.write(`    ${String(us).padStart(6)} µs  ${what}\n`);
     }
+    process.stdout.write(`\n${loadLine()} at end\n`);
   } finally {
-    await deleteKeys(redis, `${names.prefix}:*`);
-    await mysql.query(`DROP DATABASE IF EXISTS ${schema}`);
+    if (mysqlUp) await mysql.query(`DROP DATABASE IF EXISTS ${schema}`).catch(() => undefined);
     await Promise.all([closeRedis(), closeMysql()]);
+    own.child.kill();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** Refuse to report a time for a wrong answer. */
 function same(what: string, got: Figures, want: Figures): void {
-  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`bench: ${what} disagree with bitmaps:\n${JSON.stringify(got)}\n${JSON.stringify(want)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`bench: ${what} disagree with the store:\n${JSON.stringify(got)}\n${JSON.stringify(want)}`);
 }
-
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err: unknown) => {

@@ -48,6 +48,7 @@ interface LazyModules {
   'client/rerun-history': typeof import('../client/rerun-history');
   'client/reruns': typeof import('../client/reruns');
   'client/status': typeof import('../client/status');
+  'console/server': typeof import('../console/server');
   'core/matrix': typeof import('../core/matrix');
   'core/names': typeof import('../core/names');
   'dev/embedded': typeof import('../dev/embedded');

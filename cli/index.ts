@@ -42,6 +42,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { term: 'config', description: 'every setting: the config file, the environment and the runtime settings in Redis', load: () => (require('./commands/config') as typeof import('./commands/config')).configCommand() },
   { term: 'diff [options] <rerun>', description: "show a rerun's diff: rows added, removed and changed, with old → new values", load: () => (require('./commands/diff') as typeof import('./commands/diff')).diffCommand() },
   { term: 'restore [options] <rerun>', description: 'restore the report rows a rerun backed up (all its periods, or one)', load: () => (require('./commands/restore') as typeof import('./commands/restore')).restoreCommand() },
+  { term: 'console [options]', description: "serve the console: the studio's reports, runs, reruns and retries in a web page", load: () => (require('./commands/console') as typeof import('./commands/console')).consoleCommand() },
 ];
 
 function lifecycle(): typeof import('./commands/lifecycle') {

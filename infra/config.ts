@@ -123,6 +123,8 @@ export const SETTINGS: readonly Setting[] = [
   whole('maxRerunPeriods', { default: 400, min: 1, max: 100_000, help: 'the most periods one rerun may cover' }),
   text('alertWebhook', { env: 'GFLOW_ALERT_WEBHOOK', help: 'POST each incident as JSON to this URL; unset: no webhook', schema: url(['http:', 'https:']) }),
   text('alertCommand', { env: 'GFLOW_ALERT_COMMAND', help: 'run this shell command per incident, the JSON on its stdin; unset: no command' }),
+  text('temporalUiUrl', { env: 'GFLOW_TEMPORAL_UI_URL', default: 'http://127.0.0.1:8233', help: "the Temporal web UI the console's pages link to", schema: url(['http:', 'https:']) }),
+  text('consoleToken', { env: 'GFLOW_CONSOLE_TOKEN', help: 'the token the console asks of every action (start, stop, rerun, retry, restore); unset: actions only on loopback', schema: z.string().min(16, 'at least 16 characters').max(512) }),
   runtime('activity.threshold', { default: '1000000', help: 'users above which new days are bitmaps', check: wholeText(0, 2 ** 32) }),
   runtime('activity.bucketMinutes', { default: '5', help: 'online bucket width in minutes (a divisor of 60)', check: divisorOf60 }),
   runtime('activity.ttlDays', { default: '400', help: 'days activity keys are kept (0: forever)', check: wholeText(0, 100_000) }),
@@ -215,6 +217,10 @@ export interface Config {
   readonly alertWebhook?: string | undefined;
   /** Alerts command (shell, JSON on stdin); unset: no command. */
   readonly alertCommand?: string | undefined;
+  /** The Temporal web UI's base URL, for links from the console. */
+  readonly temporalUiUrl?: string | undefined;
+  /** The token the console requires of actions; unset: actions are allowed only while it listens on loopback. */
+  readonly consoleToken?: string | undefined;
   /** Where the config came from, for messages. */
   readonly source: string;
 }
@@ -286,6 +292,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     maxRerunPeriods: get<number>('maxRerunPeriods') ?? Number(def('maxRerunPeriods')),
     alertWebhook: get<string>('alertWebhook'),
     alertCommand: get<string>('alertCommand'),
+    temporalUiUrl: get<string>('temporalUiUrl') ?? def('temporalUiUrl'),
+    consoleToken: get<string>('consoleToken'),
     source: layers.fileExists ? layers.file : 'defaults and environment',
   };
 }

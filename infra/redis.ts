@@ -110,7 +110,7 @@ class GflowRedis extends Redis {
     const gaveUp = err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.';
     if (gaveUp && this.connectError) return new UnreachableError('Redis', this.url, this.connectError.message, this.connectError);
     if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return new UnreachableError('Redis', this.url, err.message, err);
-    if (gaveUp) return new UnreachableError('Redis', this.url, err.message, err);
+    // Closed with no failed connection: this process closed it (closeRedis), the server was not at fault.
     return err;
   }
 }

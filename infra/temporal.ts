@@ -6,7 +6,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+// Type-only: the worker package costs ~0.6 s to load, and only slaves need it (loaded in connectWorker).
+import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { failure, usageError } from '../core/errors';
 import { searchAttributeIndexedTypes, searchAttributeTypes } from '../core/search-attributes';
@@ -48,6 +49,8 @@ export async function connectClient(config: Config): Promise<Client> {
 /** The Rust-core connection workers use. */
 export async function connectWorker(config: Config): Promise<NativeConnection> {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { NativeConnection } = require('@temporalio/worker') as typeof import('@temporalio/worker');
     return await NativeConnection.connect(connectOptions(config));
   } catch (err) {
     throw unreachable(config, err);

@@ -85,6 +85,7 @@ Examples:
 
       const { embeddedServer, waitForSignal } = lazyImport('dev/embedded');
       const server = await embeddedServer(config, uiPort, log.info);
+      const consoleServer = options.exit ? undefined : await lazyImport('console/server').startConsole({ ...config, ...(server && { temporalUiUrl: server.uiUrl }) }, { portInUse: 'any' });
       const stopSignal = waitForSignal();
       try {
         const { createSlave } = lazyImport('worker/slave');
@@ -110,6 +111,7 @@ Examples:
           printRerun(result);
           await printReports(config, names, games, first, last, days);
           printWhereToLook(config, result.rerunId, server?.uiUrl);
+          if (consoleServer) print(`Console: ${consoleServer.url}rerun?id=${encodeURIComponent(result.rerunId)} (reports: ${consoleServer.url}reports)`);
           if (!options.exit) {
             print(`Temporal: ${lazyImport('infra/temporal').temporalAddress(config)}. Slaves ${SLAVES.join(', ')} are running; press Ctrl-C to stop.`);
             await stopSignal;
@@ -119,6 +121,7 @@ Examples:
           await stop(slaves, running);
         }
       } finally {
+        await consoleServer?.close();
         await server?.stop();
       }
     });

@@ -46,6 +46,7 @@ Examples:
       if (samples.length > 0) log.info(`games registry was empty: registered sample games ${samples.join(', ')}`);
 
       const server = await embeddedServer(config, uiPort, log.info);
+      const consoleServer = options.exit ? undefined : await lazyImport('console/server').startConsole({ ...config, ...(server && { temporalUiUrl: server.uiUrl }) }, { portInUse: 'any' });
       const stopSignal = waitForSignal();
       try {
         const slave = await lazyImport('worker/slave').createSlave({ config, slave: options.slave });
@@ -66,6 +67,7 @@ Examples:
           print();
           print(`Web UI: ${ui}/namespaces/${config.temporalNamespace}/workflows?query=${encodeURIComponent(`GflowJob="${jobName}"`)}`);
           for (const a of actions) print(`  ${a.task}: ${ui}/namespaces/${config.temporalNamespace}/workflows/${encodeURIComponent(a.id)}`);
+          if (consoleServer) print(`Console: ${consoleServer.url}`);
           if (!options.exit) {
             print(`Temporal: ${lazyImport('infra/temporal').temporalAddress(config)}. Slave ${slave.name} is running; press Ctrl-C to stop.`);
             await stopSignal;
@@ -75,6 +77,7 @@ Examples:
           await running;
         }
       } finally {
+        await consoleServer?.close();
         await server?.stop();
       }
     });

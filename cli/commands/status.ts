@@ -58,10 +58,13 @@ covered it (slaves down over midnight, a paused schedule): gflow retry
         }
         return out;
       });
-      if (options.json) return printJson(options.failed ? matrices.map((m) => ({ ...m, cells: m.cells.filter(needsAttention) })) : matrices);
-      if (options.failed) return printFailed(matrices);
+      // Without -t, a task never started and never run has nothing to show.
+      const shown = options.tasks ? matrices : matrices.filter((m) => m.startedAt !== undefined || m.cells.some((c) => c.state !== 'none'));
+      if (options.json) return printJson(options.failed ? shown.map((m) => ({ ...m, cells: m.cells.filter(needsAttention) })) : shown);
+      if (options.failed) return printFailed(shown);
+      if (shown.length === 0) return print(`no task of ${job} was started or has run yet (gflow start ${job})`);
       const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      for (const m of matrices) printMatrix(m, colour);
+      for (const m of shown) printMatrix(m, colour);
       print(legend(colour));
     });
 }

@@ -6,9 +6,12 @@
  * the day's `repr` key, so concurrent writers agree and a day never mixes.
  * Pay orders are remembered per game, not per day (`<prefix>:act:<game>:orders:<YYYYMM>`,
  * {@link ordersKey}), so an order id counts once whatever day it arrives on.
+ * Beside a bitmap day's keys the store keeps caches derived from them (window
+ * unions `…:<day>:active:u<2^k>`, the new users' runs `…:<day>:new:runs`),
+ * which every write deletes for the days it touches: {@link derivedKeysCovering}.
  */
 import type { Names } from '../../core/names';
-import { assertDayKey } from '../../core/day';
+import { addDays, assertDayKey } from '../../core/day';
 import { checkRuntimeSetting, runtimeDefault } from '../../infra/config';
 import { describeValue, parseGameId } from '../identifiers';
 
@@ -79,6 +82,26 @@ export class DayKeys {
     return this.names.redisKey(...this.base, 'online', bucket);
   }
 
+  /**
+   * A cache: the union of the active users of the `2^level` days ending on
+   * this day (level 1 to {@link UNION_LEVELS}), a bitmap built by the store
+   * from two unions of the level below (or two day keys), deleted by every
+   * write to a day it covers ({@link derivedKeysCovering}).
+   */
+  activeUnion(level: number): string {
+    if (!Number.isInteger(level) || level < 1 || level > UNION_LEVELS) throw new Error(`union level ${describeValue(level)} is not 1..${UNION_LEVELS}`);
+    return this.names.redisKey(...this.base, 'active', `u${2 ** level}`);
+  }
+
+  /**
+   * A cache: the runs of consecutive set bits of the day's `new` bitmap
+   * ("lo hi lo hi ...", half-open), or `!` when there are too many; deleted
+   * by every write to the day.
+   */
+  get newRuns(): string {
+    return this.names.redisKey(...this.base, 'new', 'runs');
+  }
+
   /** The day's representation, fixed at its first write. */
   get repr(): string {
     return this.names.redisKey(...this.base, 'repr');
@@ -97,6 +120,41 @@ export class DayKeys {
   get orders(): string {
     return this.names.redisKey(...this.base, 'orders');
   }
+}
+
+/**
+ * Levels of the precomputed window unions: level k covers 2^k days, up to
+ * 16 (a sparse table over days). Any window of 2..31 days is the OR of two
+ * of them (WAU: two 4-day unions; MAU: two 16-day unions), and building one
+ * is a BITOP of two keys, so no BITOP ever has more than 16 sources (Redis's
+ * fast path stops there).
+ */
+export const UNION_LEVELS = 4;
+
+/**
+ * Days a level's union lives after it is built (index = level). The daily
+ * report reads the 16-day union of 14 days ago (MAU), builds a level-k union
+ * from the level-(k-1) union of 2^(k-1) days ago: each level outlives its
+ * use by a few days, and a union found missing (a rerun of older days) is
+ * simply built again. Capped by its sources' own TTLs, so a union never
+ * outlives a day it covers.
+ */
+export const UNION_TTL_DAYS: readonly number[] = [0, 4, 7, 11, 18];
+
+/**
+ * The derived keys whose content depends on `day`'s keys: the window unions
+ * of every level ending on `day` … `day + 2^level − 1`, and the day's new
+ * users' runs. A write deletes them after writing the day (see writer.ts):
+ * a union built before the write is deleted, one built after sees it.
+ */
+export function derivedKeysCovering(names: Names, game: number, day: string): string[] {
+  const keys = [new DayKeys(names, game, day).newRuns];
+  const ahead = [day];
+  for (let i = 1; i < 2 ** UNION_LEVELS; i++) ahead.push(addDays(day, i));
+  for (let level = 1; level <= UNION_LEVELS; level++) {
+    for (let i = 0; i < 2 ** level; i++) keys.push(new DayKeys(names, game, ahead[i]!).activeUnion(level));
+  }
+  return keys;
 }
 
 /** A month as `YYYYMM`. */

@@ -3,9 +3,37 @@
  * game's users per day (docs/architecture.md "Analytics"): a Redis set of user ids
  * while the game has at most `threshold` users, a bitmap on their dense
  * indexes above it. Counting happens in Redis (SCARD / SUNIONSTORE /
- * SINTERCARD, BITCOUNT / BITOP) inside Lua scripts that look at each key's
- * type, so a query spanning days of both kinds (a game that just crossed the
- * threshold) is still exact; no user list ever travels to Node.
+ * SINTERCARD, BITCOUNT / BITOP / BITPOS) inside Lua scripts that look at each
+ * key's type, so a query spanning days of both kinds (a game that just
+ * crossed the threshold) is still exact; no user list ever travels to Node.
+ *
+ * Bitmap days of a big game are counted without ever reading more than a
+ * few bitmaps per query, so that no single command holds Redis for more
+ * than a few milliseconds at 10 M users:
+ *
+ * - **Windows** (WAU, MAU: any run of consecutive days of `active`) are the
+ *   OR of two precomputed unions of 2^k days (a sparse table: the union of
+ *   the 2, 4, 8 or 16 days ending on a day; MAU = the 16 days ending on D
+ *   OR the 16 ending on D − 14). A missing union is built from two of the
+ *   level below, one BITOP of two keys at a time, and cached for a few days
+ *   (keys.ts `UNION_TTL_DAYS`); every write to a day deletes the unions
+ *   that cover it, after writing (writer.ts). So a union that exists is
+ *   always the OR of its days as they are now: built before a late event,
+ *   it is deleted by that event's write; built after, it contains it.
+ *   Windows touching a set day, and unions of other kinds or of days that
+ *   are not consecutive, are counted by {@link ActivityStore.unionCount}'s
+ *   general path in steps (BITOP over at most 16 keys, sets scanned a
+ *   thousand members at a time), never one command over everything.
+ * - **Cohorts** (new users of a day, and how many of them are active on a
+ *   later day) are read as the runs of consecutive bits of the day's `new`
+ *   bitmap: dense indexes are handed out in order of first sight, and the
+ *   writer hands a batch's registering players theirs first and together,
+ *   so a day's cohort is one run or a few. Its size is the sum of the runs;
+ *   its retention is BITCOUNT of the active day over each run (BITFIELD_RO
+ *   GETs for single bits: a player seen before registering, whose index is
+ *   older). The runs are found with BITPOS, exactly, and cached until the
+ *   next write to the day; a cohort of more than {@link MAX_RUNS} runs is
+ *   counted with a whole-bitmap BITOP AND instead. Exact either way.
  *
  * @example
  * ```ts
@@ -13,14 +41,15 @@
  * const dau = await store.count(game, 'active', '20261124');
  * const wau = await store.unionCount(game, 'active', daysEnding('20261124', 7));
  * const d1 = await store.intersectionCount(game, { kind: 'new', day: '20261123' }, { kind: 'active', day: '20261124' });
+ * const { newUsers, retained } = await store.retention(game, '20261123', ['20261124', '20261130']);
  * ```
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { dayBounds } from '../../core/day';
+import { addDays, dayBounds } from '../../core/day';
 import { usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
-import { activitySettings, DAY_KINDS, DayKeys, scratchKey, type ActivitySettings, type DayKind, type Representation } from './keys';
+import { activitySettings, DAY_KINDS, DayKeys, scratchKey, UNION_LEVELS, UNION_TTL_DAYS, type ActivitySettings, type DayKind, type Representation } from './keys';
 import { writeEvents, type WriteSummary } from './writer';
 import { formatAmount, type PlayerEvent } from './events';
 import { describeValue } from '../identifiers';
@@ -29,6 +58,24 @@ import { userIndexKey } from './user-index';
 
 export { addDays, daysEnding, DAY_KINDS, type ActivitySettings, type DayKind, type Representation } from './keys';
 export type { WriteSummary } from './writer';
+
+/**
+ * Runs of a cohort's bits read one by one; past this the cohort is counted
+ * with a whole-bitmap AND (finding 512 runs costs about a millisecond).
+ */
+export const MAX_RUNS = 512;
+
+/** Members of a set scanned per step when a union of sets is built in steps. */
+const SCAN_COUNT = 1000;
+
+/** Up to this many members in all, a union of sets is one SUNIONSTORE (a few milliseconds at most). */
+const SMALL_SET_UNION = 5_000;
+
+/** A scratch key left by a query that died between steps expires after this. */
+const SCRATCH_TTL_MS = 60_000;
+
+/** Union builds sent per round trip: a pipeline runs back to back, so a few at a time (each ~0.2 ms at 10 M users). */
+const BUILDS_PER_TRIP = 4;
 
 /** KEYS: day keys. The cardinality of each, whatever its representation; 0 where absent. */
 const COUNTS = new LuaScript(`
@@ -42,34 +89,182 @@ end
 return out
 `);
 
-/**
- * KEYS[1] scratch, KEYS[2] index hash, KEYS[3..] day keys: the size of their
- * union. Sets only: SUNIONSTORE. Any bitmap: BITOP OR, with set days' members
- * turned into bits through the index hash.
- */
-const UNION = new LuaScript(`
-local sets, bitmaps = {}, {}
-for i = 3, #KEYS do
-  local t = redis.call('TYPE', KEYS[i]).ok
-  if t == 'set' then sets[#sets + 1] = KEYS[i] elseif t == 'string' then bitmaps[#bitmaps + 1] = KEYS[i] end
+/** KEYS: day keys. Per key two numbers: 0 absent, 1 set, 2 bitmap; then SCARD or STRLEN. */
+const SHAPES = new LuaScript(`
+local out = {}
+for _, k in ipairs(KEYS) do
+  local t = redis.call('TYPE', k).ok
+  if t == 'set' then out[#out + 1] = 1; out[#out + 1] = redis.call('SCARD', k)
+  elseif t == 'string' then out[#out + 1] = 2; out[#out + 1] = redis.call('STRLEN', k)
+  else out[#out + 1] = 0; out[#out + 1] = 0 end
 end
-if #bitmaps == 0 then
-  if #sets == 0 then return 0 end
-  if #sets == 1 then return redis.call('SCARD', sets[1]) end
-  redis.call('SUNIONSTORE', KEYS[1], unpack(sets))
-else
-  redis.call('BITOP', 'OR', KEYS[1], unpack(bitmaps))
-  for _, s in ipairs(sets) do
-    for _, m in ipairs(redis.call('SMEMBERS', s)) do
-      local idx = redis.call('HGET', KEYS[2], m)
-      if idx then redis.call('SETBIT', KEYS[1], tonumber(idx), 1) end
-    end
-  end
-end
-local n
-if #bitmaps == 0 then n = redis.call('SCARD', KEYS[1]) else n = redis.call('BITCOUNT', KEYS[1]) end
+return out
+`);
+
+/** KEYS[1] scratch, KEYS[2..] sets: the size of their union, in one SUNIONSTORE (small sets only). */
+const SMALL_UNION = new LuaScript(`
+redis.call('SUNIONSTORE', KEYS[1], unpack(KEYS, 2))
+local n = redis.call('SCARD', KEYS[1])
 redis.call('DEL', KEYS[1])
 return n
+`);
+
+/**
+ * One step of a union built in steps. KEYS[1] scratch, KEYS[2] a set day,
+ * KEYS[3] the index hash; ARGV[1] SSCAN cursor, ARGV[2] count, ARGV[3]
+ * scratch TTL (ms), ARGV[4] 'bits' to set the members' bits (the scratch is
+ * a bitmap) or 'set' to add them (the scratch is a set). Returns the next cursor.
+ */
+const SCAN_INTO = new LuaScript(`
+local r = redis.call('SSCAN', KEYS[2], ARGV[1], 'COUNT', ARGV[2])
+local m = r[2]
+if ARGV[4] == 'bits' then
+  for _, user in ipairs(m) do
+    local idx = redis.call('HGET', KEYS[3], user)
+    if idx then redis.call('SETBIT', KEYS[1], tonumber(idx), 1) end
+  end
+else
+  for i = 1, #m, 1000 do redis.call('SADD', KEYS[1], unpack(m, i, math.min(i + 999, #m))) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return r[1]
+`);
+
+/**
+ * Build one window union. KEYS[1] the union, KEYS[2], KEYS[3] its two
+ * sources: day keys (ARGV[1] = '1') or unions of the level below. ARGV[2]
+ * the TTL cap (ms); the union never outlives a source. Returns 1 built,
+ * 0 a source union is missing (a write deleted it meanwhile: build it
+ * first), -1 a source day is a set (no bitmap union over it).
+ * Empty and missing sources are left out of the BITOP (an absent source
+ * would take BITOP off its fast path); an empty union is kept as "".
+ */
+const BUILD = new LuaScript(`
+local srcs = {}
+for i = 2, 3 do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t == 'string' then
+    if redis.call('STRLEN', KEYS[i]) > 0 then srcs[#srcs + 1] = KEYS[i] end
+  elseif t == 'none' then
+    if ARGV[1] ~= '1' then return 0 end
+  else
+    return -1
+  end
+end
+if #srcs == 2 then redis.call('BITOP', 'OR', KEYS[1], srcs[1], srcs[2])
+elseif #srcs == 1 then redis.call('COPY', srcs[1], KEYS[1], 'REPLACE')
+else redis.call('SET', KEYS[1], '') end
+local ttl = tonumber(ARGV[2])
+for i = 2, 3 do
+  local t = redis.call('PTTL', KEYS[i])
+  if t > 0 and t < ttl then ttl = t end
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 1
+`);
+
+/**
+ * KEYS[1] scratch, KEYS[2] the window's last day, KEYS[3..] the unions
+ * covering the window. Their union's size; or (a table) the positions among
+ * KEYS[3..] of those missing; or -1 when the last day is a set (a small
+ * game: no unions to look for).
+ */
+const WINDOW = new LuaScript(`
+if redis.call('TYPE', KEYS[2]).ok == 'set' then return -1 end
+local missing, srcs = {}, {}
+for i = 3, #KEYS do
+  if redis.call('STRLEN', KEYS[i]) > 0 then srcs[#srcs + 1] = KEYS[i]
+  elseif redis.call('EXISTS', KEYS[i]) == 0 then missing[#missing + 1] = i - 2 end
+end
+if #missing > 0 then return missing end
+if #srcs == 0 then return 0 end
+if #srcs == 1 then return redis.call('BITCOUNT', srcs[1]) end
+redis.call('BITOP', 'OR', KEYS[1], unpack(srcs))
+local n = redis.call('BITCOUNT', KEYS[1])
+redis.call('DEL', KEYS[1])
+return n
+`);
+
+/**
+ * A cohort against other days. KEYS[1] the cohort's `new` key, KEYS[2] its
+ * runs cache, KEYS[3] scratch, KEYS[4..] the other days' keys; ARGV[1] the
+ * most runs read one by one. Returns {cohort size, |cohort ∩ day| for each
+ * other day}, or false when a key is a set (the caller counts those as sets).
+ */
+const COHORT = new LuaScript(`
+local out = {}
+local tn = redis.call('TYPE', KEYS[1]).ok
+if tn == 'none' then
+  out[1] = 0
+  for i = 4, #KEYS do out[#out + 1] = 0 end
+  return out
+end
+if tn ~= 'string' then return false end
+for i = 4, #KEYS do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t ~= 'string' and t ~= 'none' then return false end
+end
+local runs = redis.call('GET', KEYS[2])
+if not runs then
+  local len = redis.call('STRLEN', KEYS[1]) * 8
+  local max = tonumber(ARGV[1])
+  local b, p = {}, 0
+  while p < len do
+    local lo = redis.call('BITPOS', KEYS[1], 1, p, len - 1, 'BIT')
+    if lo < 0 then break end
+    if #b >= 2 * max then b = nil; break end
+    local hi = redis.call('BITPOS', KEYS[1], 0, lo, len - 1, 'BIT')
+    if hi < 0 then hi = len end
+    b[#b + 1] = lo
+    b[#b + 1] = hi
+    p = hi
+  end
+  if b then runs = table.concat(b, ' ') else runs = '!' end
+  redis.call('SET', KEYS[2], runs)
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+if runs == '!' then
+  out[1] = redis.call('BITCOUNT', KEYS[1])
+  for i = 4, #KEYS do
+    if redis.call('EXISTS', KEYS[i]) == 0 then out[#out + 1] = 0
+    else
+      redis.call('BITOP', 'AND', KEYS[3], KEYS[1], KEYS[i])
+      out[#out + 1] = redis.call('BITCOUNT', KEYS[3])
+      redis.call('DEL', KEYS[3])
+    end
+  end
+  return out
+end
+local b = {}
+for x in string.gmatch(runs, '%d+') do b[#b + 1] = tonumber(x) end
+local size = 0
+for j = 1, #b, 2 do size = size + b[j + 1] - b[j] end
+out[1] = size
+for i = 4, #KEYS do
+  local kept = 0
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local gets = {}
+    local function flush()
+      if #gets > 0 then
+        for _, v in ipairs(redis.call('BITFIELD_RO', KEYS[i], unpack(gets))) do kept = kept + v end
+        gets = {}
+      end
+    end
+    for j = 1, #b, 2 do
+      local lo, hi = b[j], b[j + 1]
+      if hi - lo <= 8 then
+        for x = lo, hi - 1 do gets[#gets + 1] = 'GET'; gets[#gets + 1] = 'u1'; gets[#gets + 1] = x end
+        if #gets >= 1500 then flush() end
+      else
+        kept = kept + redis.call('BITCOUNT', KEYS[i], lo, hi - 1, 'BIT')
+      end
+    end
+    flush()
+  end
+  out[#out + 1] = kept
+end
+return out
 `);
 
 /** KEYS[1] scratch, KEYS[2] index hash, KEYS[3], KEYS[4] two day keys: the size of their intersection. */
@@ -107,8 +302,23 @@ export interface DayRevenue {
   readonly orders: number;
 }
 
+/** A cohort (the users registered on a day) and how many of them were active on given days. */
+export interface Retention {
+  readonly newUsers: number;
+  /** One per day asked, in order. */
+  readonly retained: number[];
+}
+
+/** One window union: the active users of the 2^level days ending on `day`. */
+interface UnionNode {
+  readonly level: number;
+  readonly day: string;
+}
+
 export class ActivityStore {
   readonly settings: ActivitySettings;
+  /** Union builds of each game, one after the other: WAU and MAU asked at once would otherwise build the same unions twice. */
+  private readonly building = new Map<number, Promise<unknown>>();
 
   /**
    * @param redis the game's Redis (its own URL from the games registry, or the default).
@@ -135,24 +345,46 @@ export class ActivityStore {
 
   /** Distinct users of `kind` on `day` (DAU for `active`, new users for `new`, payers). */
   async count(game: number, kind: DayKind, day: string): Promise<number> {
-    const [n] = await this.counts([new DayKeys(this.names, game, day).kind(checkKind(kind))]);
+    if (checkKind(kind) === 'new') return (await this.retention(game, day, [])).newUsers;
+    const [n] = await this.counts([new DayKeys(this.names, game, day).kind(kind)]);
     return n!;
   }
 
-  /** Distinct users of `kind` over all `days` (WAU: 7 days, MAU: 30; see `daysEnding`). */
+  /**
+   * Distinct users of `kind` over all `days` (WAU: 7 days, MAU: 30; see
+   * `daysEnding`). Consecutive days of `active` on bitmaps read two cached
+   * window unions; anything else is counted in steps.
+   */
   async unionCount(game: number, kind: DayKind, days: readonly string[]): Promise<number> {
     checkKind(kind);
     if (days.length === 0) return 0;
     if (days.length > 400) throw usageError(`a union over ${days.length} days is too wide: use at most 400`);
-    const keys = days.map((day) => new DayKeys(this.names, game, day).kind(kind));
-    return Number(await UNION.run(this.redis, [this.scratch(), userIndexKey(this.names, game), ...keys]));
+    if (days.length === 1) return this.count(game, kind, days[0]!);
+    if (kind === 'active' && consecutive(days)) {
+      const n = await this.windowCount(game, days[days.length - 1]!, days.length);
+      if (n !== null) return n;
+    }
+    return this.unionInSteps(game, days.map((day) => new DayKeys(this.names, game, day).kind(kind)));
   }
 
   /** Users in both `a` and `b` (retention Dn: `{new, C}` ∩ `{active, C+n}`). */
   async intersectionCount(game: number, a: DayRef, b: DayRef): Promise<number> {
-    const ka = new DayKeys(this.names, game, a.day).kind(checkKind(a.kind));
-    const kb = new DayKeys(this.names, game, b.day).kind(checkKind(b.kind));
-    return Number(await INTERSECTION.run(this.redis, [this.scratch(), userIndexKey(this.names, game), ka, kb]));
+    checkKind(a.kind);
+    checkKind(b.kind);
+    if (a.kind === 'new' || b.kind === 'new') {
+      const [cohort, other] = a.kind === 'new' ? [a, b] : [b, a];
+      return (await this.cohortAgainst(game, cohort.day, [new DayKeys(this.names, game, other.day).kind(other.kind)])).retained[0]!;
+    }
+    return this.intersectionOfKeys(game, new DayKeys(this.names, game, a.day).kind(a.kind), new DayKeys(this.names, game, b.day).kind(b.kind));
+  }
+
+  /**
+   * The users registered on `cohort` and, for each of `days`, how many of
+   * them were active that day: retention in one query (a few BITCOUNTs over
+   * the cohort's runs of indexes on bitmaps; SCARD and SINTERCARD on sets).
+   */
+  retention(game: number, cohort: string, days: readonly string[]): Promise<Retention> {
+    return this.cohortAgainst(game, cohort, days.map((day) => new DayKeys(this.names, game, day).kind('active')));
   }
 
   /**
@@ -180,6 +412,162 @@ export class ActivityStore {
   private scratch(): string {
     return scratchKey(this.names, randomUUID());
   }
+
+  private async cohortAgainst(game: number, cohort: string, others: readonly string[]): Promise<Retention> {
+    const keys = new DayKeys(this.names, game, cohort);
+    const reply = await COHORT.run(this.redis, [keys.kind('new'), keys.newRuns, this.scratch(), ...others], [MAX_RUNS]);
+    if (Array.isArray(reply)) {
+      const [newUsers, ...retained] = reply.map(Number);
+      return { newUsers: newUsers!, retained };
+    }
+    // A set on either side: SCARD, SINTERCARD, or members looked up in the bitmap.
+    const [[newUsers], retained] = await Promise.all([this.counts([keys.kind('new')]), Promise.all(others.map((other) => this.intersectionOfKeys(game, keys.kind('new'), other)))]);
+    return { newUsers: newUsers!, retained };
+  }
+
+  private async intersectionOfKeys(game: number, a: string, b: string): Promise<number> {
+    return Number(await INTERSECTION.run(this.redis, [this.scratch(), userIndexKey(this.names, game), a, b]));
+  }
+
+  /**
+   * Active users of the `width` days ending on `end`, from window unions
+   * (building the missing ones), or `null` when a day of the window is a set.
+   */
+  private async windowCount(game: number, end: string, width: number): Promise<number | null> {
+    const level = Math.min(UNION_LEVELS, Math.floor(Math.log2(width)));
+    const span = 2 ** level;
+    const tops: UnionNode[] = [];
+    for (let back = 0; ; back += span) {
+      const shift = Math.min(back, width - span);
+      tops.push({ level, day: addDays(end, -shift) });
+      if (shift === width - span) break;
+    }
+    if (tops.length > 16) return null;
+    // A write may delete a union between its build and its use: build again, a few times at most.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const reply = await WINDOW.run(this.redis, [this.scratch(), new DayKeys(this.names, game, end).kind('active'), ...tops.map((n) => this.unionKey(game, n))]);
+      if (!Array.isArray(reply)) return Number(reply) < 0 ? null : Number(reply);
+      if (!(await this.buildUnions(game, reply.map((i) => tops[Number(i) - 1]!)))) return null;
+    }
+    return null;
+  }
+
+  /**
+   * Build the `missing` unions and whatever they need, the lowest level
+   * first. False when a day below is a set.
+   */
+  private buildUnions(game: number, missing: readonly UnionNode[]): Promise<boolean> {
+    const previous = this.building.get(game) ?? Promise.resolve();
+    const next = previous.then(() => this.buildUnionsNow(game, missing));
+    const settled = next.catch(() => undefined);
+    this.building.set(game, settled);
+    void settled.then(() => {
+      if (this.building.get(game) === settled) this.building.delete(game);
+    });
+    return next;
+  }
+
+  private async buildUnionsNow(game: number, missing: readonly UnionNode[]): Promise<boolean> {
+    const tree = new Map<string, UnionNode>();
+    const visit = (n: UnionNode): void => {
+      const key = this.unionKey(game, n);
+      if (tree.has(key)) return;
+      tree.set(key, n);
+      if (n.level > 1) for (const s of unionSources(n)) visit(s);
+    };
+    missing.forEach(visit);
+    const keys = [...tree.keys()];
+    const probe = this.redis.pipeline();
+    for (const key of keys) probe.exists(key);
+    const exists = new Set(((await probe.exec()) ?? []).flatMap(([err, n], i) => (!err && Number(n) === 1 ? [keys[i]!] : [])));
+    const toBuild = new Map<string, UnionNode>();
+    const mark = (n: UnionNode): void => {
+      const key = this.unionKey(game, n);
+      if (toBuild.has(key) || exists.has(key)) return;
+      toBuild.set(key, n);
+      if (n.level > 1) for (const s of unionSources(n)) if (!exists.has(this.unionKey(game, s))) mark(s);
+    };
+    missing.forEach(mark);
+    // Built meanwhile by the build before this one (the same store asked for WAU and MAU at once): nothing to do.
+    if (missing.every((n) => exists.has(this.unionKey(game, n)))) return true;
+    const ordered = [...toBuild.values()].sort((a, b) => a.level - b.level);
+    for (let i = 0; i < ordered.length; i += BUILDS_PER_TRIP) {
+      const trip = this.redis.pipeline();
+      BUILD.load(trip);
+      const chunk = ordered.slice(i, i + BUILDS_PER_TRIP);
+      for (const n of chunk) {
+        const sources = n.level === 1 ? [n.day, addDays(n.day, -1)].map((d) => new DayKeys(this.names, game, d).kind('active')) : unionSources(n).map((s) => this.unionKey(game, s));
+        BUILD.queue(trip, [this.unionKey(game, n), ...sources], [n.level === 1 ? 1 : 0, UNION_TTL_DAYS[n.level]! * 86_400_000]);
+      }
+      const codes = ((await trip.exec()) ?? []).slice(1).map(([err, code]) => {
+        if (err) throw err;
+        return Number(code);
+      });
+      if (codes.includes(-1)) return false;
+      if (codes.includes(0)) return true; // deleted under us: the caller looks again and builds what is missing
+    }
+    return true;
+  }
+
+  private unionKey(game: number, n: UnionNode): string {
+    return new DayKeys(this.names, game, n.day).activeUnion(n.level);
+  }
+
+  /**
+   * The size of the union of `keys` (day keys of any representation), in
+   * steps that each hold Redis briefly: bitmaps OR-ed at most 16 sources a
+   * BITOP into a scratch bitmap, set days' members scanned into it a
+   * thousand at a time; sets alone in one SUNIONSTORE when small, else
+   * scanned into a scratch set.
+   */
+  private async unionInSteps(game: number, keys: readonly string[]): Promise<number> {
+    const shapes = ((await SHAPES.run(this.redis, keys)) as number[]).map(Number);
+    const sets: Array<{ key: string; size: number }> = [];
+    const bitmaps: string[] = [];
+    keys.forEach((key, i) => {
+      const [type, size] = [shapes[2 * i]!, shapes[2 * i + 1]!];
+      if (type === 1 && size > 0) sets.push({ key, size });
+      else if (type === 2 && size > 0) bitmaps.push(key);
+    });
+    if (bitmaps.length === 0 && sets.length <= 1) return sets[0]?.size ?? 0;
+    if (bitmaps.length === 1 && sets.length === 0) return this.redis.bitcount(bitmaps[0]!);
+    const scratch = this.scratch();
+    try {
+      if (bitmaps.length === 0 && sets.reduce((n, s) => n + s.size, 0) <= SMALL_SET_UNION) {
+        return Number(await SMALL_UNION.run(this.redis, [scratch, ...sets.map((s) => s.key)]));
+      }
+      for (let i = 0; i < bitmaps.length; ) {
+        const sources = i === 0 ? bitmaps.slice(0, 16) : [scratch, ...bitmaps.slice(i, i + 15)];
+        i += i === 0 ? 16 : 15;
+        await this.redis.pipeline().bitop('OR', scratch, ...sources).pexpire(scratch, SCRATCH_TTL_MS).exec();
+      }
+      const into = bitmaps.length > 0 ? 'bits' : 'set';
+      for (const s of sets) {
+        let cursor = '0';
+        do {
+          cursor = String(await SCAN_INTO.run(this.redis, [scratch, s.key, userIndexKey(this.names, game)], [cursor, SCAN_COUNT, SCRATCH_TTL_MS, into]));
+        } while (cursor !== '0');
+      }
+      return into === 'bits' ? await this.redis.bitcount(scratch) : await this.redis.scard(scratch);
+    } finally {
+      await this.redis.unlink(scratch);
+    }
+  }
+}
+
+/** The two unions (of the level below) a union is the OR of. */
+function unionSources(n: UnionNode): UnionNode[] {
+  return [
+    { level: n.level - 1, day: n.day },
+    { level: n.level - 1, day: addDays(n.day, -(2 ** (n.level - 1))) },
+  ];
+}
+
+/** Whether `days` are consecutive calendar days, oldest first (checked day keys: date arithmetic on UTC midnights). */
+function consecutive(days: readonly string[]): boolean {
+  const utc = (d: string) => Date.UTC(Number(d.slice(0, 4)), Number(d.slice(4, 6)) - 1, Number(d.slice(6, 8)));
+  for (let i = 1; i < days.length; i++) if (utc(days[i]!) - utc(days[i - 1]!) !== 86_400_000) return false;
+  return true;
 }
 
 function checkKind(kind: DayKind): DayKind {

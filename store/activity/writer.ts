@@ -5,6 +5,11 @@
  * batch, not one command per event, and one pay script call per game (per
  * 200 pay events) for the orders.
  *
+ * Each day written then has the caches derived from it deleted (the window
+ * unions covering it and its cohort's runs, keys.ts `derivedKeysCovering`),
+ * in the same pipeline after the writes, so a late event or a re-ingest is
+ * seen by the next report query: the store rebuilds what is missing.
+ *
  * Every write here is idempotent — SADD and SETBIT of a member already there
  * change nothing, index assignment returns existing indexes, revenue moves
  * only for an order id not seen before, in the same script that records the
@@ -37,7 +42,7 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Names } from '../../core/names';
-import { DayKeys, ordersKey, type ActivitySettings, type Representation } from './keys';
+import { DayKeys, derivedKeysCovering, ordersKey, type ActivitySettings, type Representation } from './keys';
 import type { PlayerEvent } from './events';
 import { execPipeline, LuaScript } from './lua';
 import { ASSIGN_CHUNK, ASSIGN_INDEXES, userIndexKey } from './user-index';
@@ -188,7 +193,10 @@ export async function writeEvents(redis: Redis, names: Names, events: readonly P
   DECIDE.load(first);
   const plans: Array<{ game: number; users: string[]; chunks: number; days: string[] }> = [];
   for (const [game, days] of byGame) {
+    // Registering players first, day by day: the new players of a day in one batch get consecutive
+    // indexes, so a day's cohort is a run of bits (or a few), which the store counts by ranges.
     const users = new Set<string>();
+    for (const day of [...days.keys()].sort()) for (const e of days.get(day)!) if (e.type === 'register') users.add(e.user);
     for (const list of days.values()) for (const e of list) users.add(e.user);
     const plan = { game, users: [...users], chunks: 0, days: [...days.keys()] };
     const indexKey = userIndexKey(names, game);
@@ -241,6 +249,9 @@ export async function writeEvents(redis: Redis, names: Names, events: readonly P
     }
   }
   queueWrites(second, pending);
+  // After the writes, on the same connection: drop the caches derived from the days written (window
+  // unions, cohort runs). One built before this point is deleted; one built after sees the writes.
+  for (const plan of plans) for (const day of plan.days) second.unlink(...derivedKeysCovering(names, plan.game, day));
   const written = await execPipeline(second);
   let payEvents = 0;
   let newOrders = 0;

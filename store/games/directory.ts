@@ -1,8 +1,9 @@
 /**
  * `ctx.game(id)`: one game's clients, zone and name, as job code sees them.
- * The registry row is read once per game and minute per process (every
- * slave's tasks share the cache), and clients come from the process's pools
- * (`getRedis` / `getMysql`: one per URL), so asking per item costs nothing.
+ * The registry row is read once per game and run (a run's items share it, for
+ * at most a minute), so a run started after `gflow games update` sees the new
+ * URL; clients come from the process's pools (`getRedis` / `getMysql`: one per
+ * URL), so asking per item costs nothing.
  *
  * A game not in the registry resolves to the installation's defaults, as the
  * collector routes its events (`gameRouting`); such a lookup is not cached,
@@ -19,6 +20,8 @@ export const GAME_CACHE_MS = 60_000;
 
 interface Entry {
   readonly at: number;
+  /** The run that read it: another run reads the registry afresh. */
+  readonly run: string | undefined;
   readonly row: Promise<Game | undefined>;
 }
 
@@ -34,11 +37,11 @@ export class GameDirectory {
   ) {}
 
   /** Game `id`'s registry row, or `undefined`; concurrent asks share one query. */
-  async row(id: number): Promise<Game | undefined> {
+  async row(id: number, run?: string): Promise<Game | undefined> {
     const cached = this.entries.get(id);
-    if (cached && this.now() - cached.at < this.ttlMs) return cached.row;
+    if (cached && cached.run === run && this.now() - cached.at < this.ttlMs) return cached.row;
     const row = getGame(this.mysql, this.names, id);
-    const entry = { at: this.now(), row };
+    const entry = { at: this.now(), run, row };
     this.entries.set(id, entry);
     try {
       const found = await row;
@@ -52,8 +55,8 @@ export class GameDirectory {
   }
 
   /** What `ctx.game(id)` answers: the game's own clients and zone where the registry names them, else `defaults`. */
-  async context(id: number, defaults: { readonly redis: Redis; readonly mysql: Pool; readonly zone: string }): Promise<GameContext> {
-    const game = await this.row(id);
+  async context(id: number, defaults: { readonly redis: Redis; readonly mysql: Pool; readonly zone: string }, run?: string): Promise<GameContext> {
+    const game = await this.row(id, run);
     if (!game) return { id, name: `game ${id}`, registered: false, zone: defaults.zone, redis: defaults.redis, mysql: defaults.mysql };
     const { redis, mysql } = gameClients(game, defaults);
     return { id: game.id, name: game.name, registered: true, zone: game.tz ?? defaults.zone, redis, mysql };
@@ -83,7 +86,10 @@ export function gameDirectory(mysql: Pool, names: Names): GameDirectory {
  * const ctx: TaskContext = { ..., game: gameResolver({ redis, mysql, names, zone: period.zone }) };
  * ```
  */
-export function gameResolver(defaults: { readonly redis: Redis; readonly mysql: Pool; readonly names: Names; readonly zone: string }): (id: number) => Promise<GameContext> {
+export function gameResolver(
+  defaults: { readonly redis: Redis; readonly mysql: Pool; readonly names: Names; readonly zone: string },
+  run?: string,
+): (id: number) => Promise<GameContext> {
   const directory = gameDirectory(defaults.mysql, defaults.names);
-  return (id) => directory.context(id, defaults);
+  return (id) => directory.context(id, defaults, run);
 }

@@ -9,6 +9,7 @@ import { inTransaction as transaction } from '../../infra/mysql';
 import type { Names } from '../../core/names';
 import type { FinalOutcome, ItemOutcomeName, Origin, Outcome, StartedBy } from '../../core/outcome';
 import type { Period } from '../../core/period';
+import type { CheckResult } from '../reruns/checks';
 import { ledgerTables } from './schema';
 
 /** What is known of a run when it starts. */
@@ -150,15 +151,8 @@ export async function closeRun(pool: Pool, names: Names, runId: number, closing:
   });
 }
 
-/** One failed check, as stored with its run. */
-export interface LedgerCheck {
-  readonly check: string;
-  readonly severity: 'error' | 'warning';
-  readonly table: string;
-  readonly game?: number;
-  readonly period: string;
-  readonly detail: string;
-}
+/** One failed check, as stored with its run: what the checks found. */
+export type LedgerCheck = CheckResult;
 
 /** Replace a run's failed checks and their counts. */
 export async function recordChecks(pool: Pool, names: Names, runId: number, checks: readonly LedgerCheck[]): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * The MySQL layers (docs/architecture.md "Storage"): four schemas per installation,
- * `<prefix>_meta` (games registry, configuration, run records), `<prefix>_tag`
+ * `<prefix>_meta` (games registry, configuration, the ledger), `<prefix>_tag`
  * (per-game user tags), `<prefix>_report` (report tables, rerun backups and
- * diffs) and `<prefix>_log` (raw events, reserved), and versioned tables in
+ * diffs) and `<prefix>_log` (kept for jobs' own logs; gflow writes none), and versioned tables in
  * them: gflow's own ({@link MIGRATIONS}), then each job's (the report tables
  * its tasks write, declared with `defineJob({ migrations })`).
  *
@@ -33,6 +33,8 @@ export type { Migration } from './migration';
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 
 /** The base layers' tables. Add a table here (or a list like {@link RERUN_MIGRATIONS} below) with a new, higher version. */
+// 0003 (meta.runs) and 0005 (log.events) are gone: nothing ever wrote them, the ledger (0010) replaced
+// the first and drops both where an earlier version created them.
 const BASE_MIGRATIONS: readonly Migration[] = [
   {
     version: '0001_meta_games',
@@ -62,25 +64,6 @@ const BASE_MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: '0003_meta_runs',
-    description: 'run records: one row per run and game (game 0: the run itself)',
-    up: (n) => [
-      `CREATE TABLE IF NOT EXISTS ${sqlId(n.schema('meta'), 'runs')} (
-        run_id VARCHAR(255) NOT NULL,
-        game_id INT UNSIGNED NOT NULL DEFAULT 0,
-        job VARCHAR(100) NOT NULL,
-        task VARCHAR(64) NOT NULL,
-        period VARCHAR(16) NOT NULL,
-        status VARCHAR(16) NOT NULL,
-        error TEXT NULL,
-        started_at DATETIME(3) NULL,
-        finished_at DATETIME(3) NULL,
-        PRIMARY KEY (run_id, game_id),
-        KEY job_task_period (job, task, period)
-      ) ${TABLE}`,
-    ],
-  },
-  {
     version: '0004_tag_user_tags',
     description: 'per-game user tags',
     up: (n) => [
@@ -92,24 +75,6 @@ const BASE_MIGRATIONS: readonly Migration[] = [
         updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
         PRIMARY KEY (game_id, user_id, tag),
         KEY game_tag (game_id, tag)
-      ) ${TABLE}`,
-    ],
-  },
-  {
-    version: '0005_log_events',
-    description: 'raw events (reserved)',
-    up: (n) => [
-      `CREATE TABLE IF NOT EXISTS ${sqlId(n.schema('log'), 'events')} (
-        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-        game_id INT UNSIGNED NOT NULL,
-        user_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-        type VARCHAR(16) NOT NULL,
-        ts DATETIME(3) NOT NULL,
-        server INT NULL,
-        channel VARCHAR(64) NULL,
-        amount DECIMAL(19,4) NULL,
-        order_id VARCHAR(128) NULL,
-        KEY game_ts (game_id, ts)
       ) ${TABLE}`,
     ],
   },

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityStore, daysEnding, type DayRef } from '../../store/activity/store';
-import { DayKeys, ordersKey } from '../../store/activity/keys';
+import { DayKeys, ordersKey, UNION_TTL_DAYS } from '../../store/activity/keys';
 import { payFigures } from '../../jobs/report/compute';
 import { dataWorld, events, snapshot } from '../helpers/data';
 
@@ -110,6 +110,22 @@ describe('activity store', () => {
     // Five users: indexes 0..4, so a day's bitmap is one byte.
     assert.equal(await world.redis.strlen(`${world.names.prefix}:act:2:20261101:active`), 1);
     assert.equal(await world.redis.hlen(`${world.names.prefix}:uidx:2`), 5);
+  });
+
+  test('the caches of bitmap days (window unions, cohort runs) expire no later than the days they cover', async () => {
+    // The fixture's queries above built them for game 2.
+    const union = `${world.names.prefix}:act:2:20261130:active:u16`;
+    const runs = `${world.names.prefix}:act:2:20261101:new:runs`;
+    assert.equal(await world.redis.get(runs), '0 3', 'a, b, c: indexes 0 to 2');
+    const [unionTtl, runsTtl, dayTtl] = await Promise.all([world.redis.pttl(union), world.redis.pttl(runs), world.redis.pttl(`${world.names.prefix}:act:2:20261101:new`)]);
+    assert.ok(unionTtl > 0 && unionTtl <= UNION_TTL_DAYS[4]! * 86_400_000, `union TTL ${unionTtl}`);
+    assert.ok(runsTtl > 0 && runsTtl <= dayTtl, `runs TTL ${runsTtl}, day TTL ${dayTtl}`);
+    // A write to 1 Nov drops the cohort's runs and every union covering 1 Nov; a count rebuilds them, equal.
+    assert.equal(await world.redis.exists(`${world.names.prefix}:act:2:20261104:active:u4`), 1);
+    await bitmaps.write(fixture(2, new Set(['20261101'])));
+    assert.equal(await world.redis.exists(runs), 0);
+    assert.equal(await world.redis.exists(`${world.names.prefix}:act:2:20261104:active:u4`), 0, 'the 4 days to 4 Nov');
+    await expectFixtureCounts(bitmaps, 2);
   });
 
   test('queries leave no scratch keys behind', async () => {

@@ -82,13 +82,14 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 }
 
 describe("a game's dead Redis or MySQL", () => {
-  test('fails only its item, within seconds per attempt, and the error names the URL without password', async () => {
+  test('fails only its item, within seconds per attempt, and the error names the URL without password', async (t) => {
     const started = Date.now();
     const summary = await withSlaves(config, ['f1'], async () => {
       const id = await startOnce(stack!.env, config, 'reach');
       return (await stack!.env.client.workflow.getHandle(id).result()) as RunSummary;
     });
     const elapsed = Date.now() - started;
+    t.diagnostic(`run of 3 items, 2 failing twice each: ${elapsed} ms`);
     assert.equal(summary.items, 3);
     assert.equal(summary.ok, 1, JSON.stringify(summary.failed));
     const byGame = new Map(summary.failed.map((f) => [f.game, f.error]));
@@ -103,7 +104,7 @@ describe("a game's dead Redis or MySQL", () => {
 });
 
 describe('gflow ingest', () => {
-  test("sets aside a dead-Redis game's events, stores the others, reports the game and URL, and exits 1", async () => {
+  test("sets aside a dead-Redis game's events, stores the others, reports the game and URL, and exits 1", async (t) => {
     const lines: string[] = [];
     for (let i = 0; i < 12; i++) {
       lines.push(JSON.stringify({ game: 71, user: `d${i}`, type: 'login', ts: TS }));
@@ -115,6 +116,7 @@ describe('gflow ingest', () => {
     // Small batches: before, each batch waited on the dead Redis again (42 s each, minutes in all).
     const result = await gflow(['ingest', path, '--batch-size', '4'], cliEnv(config));
     const elapsed = Date.now() - started;
+    t.diagnostic(`gflow ingest: ${elapsed} ms`);
     assert.equal(result.code, 1, result.stderr);
     const reported = result.stdout.split('\n').filter((l) => l.startsWith('game '));
     assert.equal(reported.length, 1, result.stdout);
@@ -136,7 +138,7 @@ describe('gflow ingest', () => {
 });
 
 describe('the CLI and a dead service', () => {
-  test('reports a dead default Redis or MySQL in one line naming the URL, and exits right after', async () => {
+  test('reports a dead default Redis or MySQL in one line naming the URL, and exits right after', async (t) => {
     const path = join(dir, 'one.jsonl');
     await writeFile(path, JSON.stringify({ game: 73, user: 'x', type: 'login', ts: TS }) + '\n');
     for (const [args, env, shown] of [
@@ -146,6 +148,7 @@ describe('the CLI and a dead service', () => {
       const started = Date.now();
       const result = await gflow(args, env);
       const elapsed = Date.now() - started;
+      t.diagnostic(`gflow ${args.join(' ')}: ${elapsed} ms`);
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr.split('\n')[0]!, shown);
       assert.doesNotMatch(result.stderr, /secret/);
@@ -155,7 +158,7 @@ describe('the CLI and a dead service', () => {
 });
 
 describe('slaves that go away', () => {
-  test("a SIGKILLed slave's item is run by another slave once its heartbeats stop", async () => {
+  test("a SIGKILLed slave's item is run by another slave once its heartbeats stop", async (t) => {
     const killed = spawnSlave(config, 'fk1');
     await waitForSlaves(stack!.env.client, config, ['fk1'], 60_000);
     const id = await startOnce(stack!.env, config, 'long');
@@ -171,12 +174,13 @@ describe('slaves that go away', () => {
     const attempts = (await redis.lrange(key('long'), 0, -1)).map((a) => JSON.parse(a) as { attempt: number; at: number });
     assert.deepEqual(attempts.map((a) => a.attempt), [1, 2]);
     const pickedUp = attempts[1]!.at - killedAt;
+    t.diagnostic(`picked up ${pickedUp} ms after the kill, run done ${done} ms after it`);
     // The heartbeat timeout is a minute; then Temporal's retry (1 s) and a poll.
     assert.ok(pickedUp < 75_000, `picked up ${pickedUp} ms after the kill`);
     assert.ok(done < 75_000 + 20_000 + 10_000, `finished ${done} ms after the kill`);
   });
 
-  test('a slave told to stop while its Temporal is unreachable exits within its grace time', async () => {
+  test('a slave told to stop while its Temporal is unreachable exits within its grace time', async (t) => {
     // A server of its own, to take away.
     const env = await startTemporal();
     const cfg = { ...config, temporalAddress: env.address };
@@ -197,6 +201,7 @@ describe('slaves that go away', () => {
     const code = await exited;
     clearTimeout(timer);
     const took = Date.now() - told;
+    t.diagnostic(`exited ${took} ms after SIGTERM (grace ${WORKER_GRACE_SECONDS} s)`);
     // The item ignores cancellation and runs two minutes: before, the slave waited for it (and then for Temporal).
     assert.ok(took < (WORKER_GRACE_SECONDS + 10) * 1000, `exited ${took} ms after SIGTERM`);
     assert.equal(code, 1, stderr);

@@ -11,17 +11,15 @@ import type { RunSummary } from '../../activities/types';
 import { rerunPlan, restoreSteps } from '../../client/rerun-history';
 import { planRerun, startRerun } from '../../client/reruns';
 import { JobControl } from '../../client/control';
-import { parsePeriodKey } from '../../core/period';
-import { runSearchAttributes } from '../../core/search-attributes';
 import { loadJobs } from '../../infra/jobs';
 import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
 import { listRuns, readLedgerChecks, runItems } from '../../store/ledger/runs';
 import { getRerun } from '../../store/ledger/reruns';
-import { taskRun } from '../../workflows/task-run';
 import { restore } from '../../workflows/restore';
 import type { RerunResult } from '../../workflows/rerun';
 import { Receiver } from '../helpers/receiver';
+import { startScheduled } from '../helpers/runs';
 import { withSlaves } from '../helpers/slaves';
 import { startStack, stopStack, type TestStack } from '../helpers/stack';
 
@@ -42,15 +40,7 @@ after(async () => {
   await receiver.stop();
 });
 
-/** Start a task's run for a day under the id its scheduled run has. */
-function start(job: string, task: string, day: string) {
-  return stack.env.client.workflow.start(taskRun, {
-    workflowId: stack.names.runId(job, task, day),
-    taskQueue: stack.names.sharedQueue,
-    args: [{ job, task, period: parsePeriodKey('day', day, 'UTC'), prefix: stack.config.prefix, origin: 'schedule' as const }],
-    typedSearchAttributes: runSearchAttributes({ prefix: stack.config.prefix, job, task, period: day }),
-  });
-}
+const start = (job: string, task: string, day: string) => startScheduled(stack, job, task, day);
 
 async function rerun(job: string, tasks: string[], range: string): Promise<RerunResult> {
   const input = planRerun(stack.config, { job, tasks: registry.tasks(job, tasks), range, filters: {}, parallelism: 2, maxPeriods: 400 });

@@ -4,7 +4,8 @@
  * whether the game's days are bitmaps (game 1, threshold 0) or sets (game 3,
  * the default threshold), zeros for a game without events (game 2); the
  * declared checks fire on corrupted rows; a rerun repairs them; each game's
- * finished rows are announced on the reports channel.
+ * finished rows are announced on the reports channel; late events are
+ * counted by the next rerun.
  */
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
@@ -223,5 +224,34 @@ describe('report job', () => {
     );
     assert.deepEqual(await reportRows.active(1), [EXPECTED.active.full]);
     assert.deepEqual(await reportRows.pay(3), [EXPECTED.pay.full]);
+  });
+
+  test('late events after the day was computed: a rerun counts them, through rebuilt window unions and cohorts', async () => {
+    const redis = getRedis(config.redisUrl);
+    // After the runs above, game 1's unions of D and its cohorts' runs are cached; these writes must drop them.
+    const late = (game: number) =>
+      events([
+        { game, user: 'h', type: 'login', ts: '2026-11-10T20:00:00Z' }, // h, last seen 1 Oct, is back on D
+        { game, user: 'b', type: 'login', ts: '2026-11-10T21:00:00Z' }, // cohort D−1's b is back on D
+        { game, user: 'k', type: 'register', ts: '2026-11-09T22:00:00Z' }, // a registration on D−1 that arrives late
+      ]);
+    await new ActivityStore(redis, names, { threshold: 0 }).write(late(1));
+    await new ActivityStore(redis, names).write(late(3));
+    const input = planRerun(config, { job: 'report', tasks: registry.tasks('report', ['active', 'retention']), range: DAY, filters: {}, parallelism: 4, maxPeriods: 10 });
+    const result = await withSlaves(config, ['s1', 's2'], async () => (await startRerun(env.client, config, input)).result());
+    assert.equal(result.ok, true, JSON.stringify(result.periods));
+    assert.deepEqual(
+      result.periods.map((p) => [p.task, p.added, p.changed, p.removed]),
+      [
+        ['active', 0, 2, 0],
+        ['retention', 0, 2, 0],
+      ],
+    );
+    // DAU + h, b; WAU + h, k; MAU + h, k. Cohort 9 Nov: a, b, k; back on D: a, b.
+    const retention = EXPECTED.retention.full.map((row) => (row[0] === '2026-11-09' ? ['2026-11-09', 3, 2, null, null, null, null, null] : row));
+    for (const game of [1, 3]) {
+      assert.deepEqual(await reportRows.active(game), [[DATE, 7, 9, 11, 1]], `active of game ${game}`);
+      assert.deepEqual(await reportRows.retention(game), retention, `retention of game ${game}`);
+    }
   });
 });

@@ -176,8 +176,11 @@ describe('rerun CLI', () => {
       assert.match(run.stdout, /daily\s+20261103\s+1\s+0\s+0\s+0\s+0\s+-/);
       const rerunId = /rerun (\S+): 1 periods/.exec(run.stdout)![1]!;
 
-      const listed = JSON.parse((await gflow(['reruns', '--json'], cliEnv(config))).stdout) as Array<{ id: string; status: string }>;
-      assert.equal(listed.find((r) => r.id === rerunId)?.status, 'completed');
+      // Listed from the ledger: who started it, and how it ended.
+      const listed = JSON.parse((await gflow(['reruns', '--json'], cliEnv(config))).stdout) as Array<{ rerunId: string; outcome: string; startedBy?: string }>;
+      const mine = listed.find((r) => r.rerunId === rerunId);
+      assert.equal(mine?.outcome, 'ok');
+      assert.match(mine?.startedBy ?? '', /.+@.+/);
 
       const diff = await gflow(['diff', rerunId], cliEnv(config));
       assert.equal(diff.code, 0, diff.stderr);

@@ -12,15 +12,15 @@ import { scheduleCreated, taskMatrix, type TaskMatrix } from '../../client/matri
 import { planRerun, planRetry, startRerun } from '../../client/reruns';
 import { JobControl } from '../../client/control';
 import { cellsToRetry, periodsWithGames } from '../../core/matrix';
-import { parsePeriodKey } from '../../core/period';
-import { runSearchAttributes } from '../../core/search-attributes';
 import { loadJobs } from '../../infra/jobs';
 import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
 import { rerunProgressQuery } from '../../workflows/messages';
 import type { RerunInput, RerunResult } from '../../workflows/rerun';
-import { taskRun } from '../../workflows/task-run';
+import { updateGame, validateGameChanges } from '../../store/games/registry';
+import { freePort } from '../helpers/processes';
 import { Receiver } from '../helpers/receiver';
+import { startScheduled } from '../helpers/runs';
 import { withSlaves } from '../helpers/slaves';
 import { startStack, stopStack, type TestStack } from '../helpers/stack';
 
@@ -42,14 +42,7 @@ after(async () => {
   await receiver.stop();
 });
 
-function scheduled(day: string) {
-  return stack.env.client.workflow.start(taskRun, {
-    workflowId: stack.names.runId('fx', 'daily', day),
-    taskQueue: stack.names.sharedQueue,
-    args: [{ job: 'fx', task: 'daily', period: parsePeriodKey('day', day, 'UTC'), prefix: stack.config.prefix, origin: 'schedule' as const }],
-    typedSearchAttributes: runSearchAttributes({ prefix: stack.config.prefix, job: 'fx', task: 'daily', period: day }),
-  });
-}
+const scheduled = (day: string) => startScheduled(stack, 'fx', 'daily', day);
 
 /** The matrix of fx.daily over `range`, as if its schedule was created at `createdAt`. */
 function matrix(range: string, createdAt: number | undefined, now?: number): Promise<TaskMatrix> {
@@ -87,6 +80,27 @@ describe('the matrix and retry', { timeout: 240_000 }, () => {
       'only game 2 of two days was recomputed (it had no rows there)',
     );
     assert.deepEqual(states(await matrix('20260901,20260905', sept)), []);
+  });
+
+  test('a game whose Redis URL is dead fails; games update fixes the URL and retry --failed turns its cells green', async () => {
+    const pergame = registry.task('lg', 'pergame');
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    await updateGame(mysql(), stack.names, 3, validateGameChanges({ redisUrl: dead }));
+    const days = ['20260910', '20260911'];
+    await withSlaves(stack.config, ['s1'], async () => {
+      for (const day of days) {
+        await (await startScheduled(stack, 'lg', 'pergame', day)).result();
+      }
+    });
+    const m = () => taskMatrix(mysql(), stack.names, { job: 'lg', task: pergame, range: '20260910,20260911', zone: 'UTC', maxPeriods: 400 }, Date.parse('2026-09-09T00:00:00Z'));
+    const before = await m();
+    assert.deepEqual(states(before), ['3 20260910 failed', '3 20260911 failed']);
+    assert.ok(before.cells.find((c) => c.state === 'failed')!.error?.includes(dead), before.cells.find((c) => c.state === 'failed')!.error);
+    await updateGame(mysql(), stack.names, 3, validateGameChanges({ redisUrl: stack.config.redisUrl }));
+    const cells = periodsWithGames(cellsToRetry(before.cells, 'failed'));
+    const result = await withSlaves(stack.config, ['s1'], () => run(planRetry(stack.config, { job: 'lg', tasks: [{ task: pergame, cells }], parallelism: 2 })));
+    assert.equal(result.ok, true, JSON.stringify(result.periods));
+    assert.deepEqual(states(await m()), []);
   });
 
   test('a calendar task started while no slave runs shows its closed periods missing, and retry --missing fills them', async () => {
