@@ -77,6 +77,26 @@ export function createLedgerActivities(deps: LedgerDependencies) {
       );
     },
 
+    /** Record a scheduled firing that did not run because another run of the period was going. */
+    async ledgerSkipped(input: RunInput, startedAt: number, reason: string): Promise<void> {
+      const execution = Context.current().info.workflowExecution;
+      if (!execution) throw new Error('ledgerSkipped runs only inside a workflow');
+      await classified(async () => {
+        const id = await openRun(deps.mysql, deps.names, {
+          workflowId: execution.workflowId,
+          temporalRunId: execution.runId,
+          job: input.job,
+          task: input.task,
+          period: input.period,
+          origin: input.origin ?? 'schedule',
+          ...(input.startedBy && { startedBy: input.startedBy }),
+          codeVersion: deps.buildId,
+          startedAt,
+        });
+        await closeRun(deps.mysql, deps.names, id, { outcome: 'skipped', finishedAt: Date.now(), items: [], error: reason });
+      });
+    },
+
     /** Record how the run ended, with its items. */
     async ledgerClose(ledgerId: number, closing: RunClosing): Promise<void> {
       await classified(() => closeRun(deps.mysql, deps.names, ledgerId, closing));

@@ -173,6 +173,7 @@ export async function main(): Promise<void> {
           await tab.goto(page);
           await tab.waitForSelector('body[data-ready="1"]');
           draws.push(performance.now() - t0);
+          if (i === 0) process.stdout.write(`  the page says: ${await tab.textContent('#matrix-status')}\n`);
           const cells = await tab.$$eval('td.c', (tds) => tds.length);
           if (cells !== GAMES * DAYS) throw new Error(`the page drew ${cells} cells, not ${GAMES * DAYS}`);
           if (i === 0) {

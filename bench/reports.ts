@@ -21,7 +21,8 @@
  *    the same event rows loaded from the same TSV, up to `--duck-users`: one
  *    statement — each user's last active day in the 30-day window (DAU, WAU,
  *    MAU as filtered counts of one GROUP BY), and the registrations of the
- *    seven cohort days LEFT JOINed to the day's distinct users.
+ *    seven cohort days LEFT JOINed to the day's distinct users; a range
+ *    predicate on `ts` so the table's min/max zone maps skip other days.
  *
  * The world: 31 days ending on D; 0.4% of the players register each day (a
  * block of fresh indexes, as the writer hands them out), and `--stragglers`
@@ -39,11 +40,13 @@
  * and the longest single command is what blocked other clients longest.
  *
  * Run: `npm run bench -- reports [--users N --small N --set-users N
- * --sql-users N --duck-users N --stragglers F --runs N]`. Defaults: 10 M and
- * 1 M players; sets, MySQL and DuckDB at 1 M only (MySQL needs about three
- * minutes to load and index 26 M rows here, and sets of 10 M players take
- * gigabytes): about five minutes on 2 cores. Own prefix (`bench_<random>`);
- * the Redis, the schema and the TSV are removed at the end.
+ * --sql-users N --duck-users N --stragglers F --runs N --detail]`.
+ * Defaults: 10 M and 1 M players; DuckDB at both, sets and MySQL at 1 M
+ * only (MySQL needs about five minutes to load and index the 26 M rows of
+ * 10 M players here, and sets of 10 M players take gigabytes): about four
+ * minutes on 2 cores. `--detail` lists the commands of one daily run. Own
+ * prefix (`bench_<random>`); the Redis, the schema and the TSV are removed
+ * at the end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -516,7 +519,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const small = option(argv, '--small', 1_000_000);
   const setUsers = option(argv, '--set-users', small);
   const sqlUsers = option(argv, '--sql-users', small);
-  const duckUsers = option(argv, '--duck-users', small);
+  const duckUsers = option(argv, '--duck-users', users);
   const stragglers = fraction(argv, '--stragglers', 0.001);
   const runs = option(argv, '--runs', 9);
   const detail = argv.includes('--detail');

@@ -68,7 +68,9 @@ export function foldMatrix(input: MatrixInput): Cell[] {
   const latestRun = new Map<string, RunRow>();
   for (const run of input.runs) {
     const seen = latestRun.get(run.periodKey);
-    if (!seen || run.runId > seen.runId) latestRun.set(run.periodKey, run);
+    // A skipped firing says only that another run had the period: any real run of it says more.
+    const replaces = !seen || (run.outcome === 'skipped' ? seen.outcome === 'skipped' && run.runId > seen.runId : seen.outcome === 'skipped' || run.runId > seen.runId);
+    if (replaces) latestRun.set(run.periodKey, run);
   }
   const cells: Cell[] = [];
   for (const game of input.games) {

@@ -6,14 +6,18 @@
  * run per task at a time (the seed's singleton).
  */
 import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
-import { executeChild, workflowInfo } from '@temporalio/workflow';
-import type { RunSummary } from '../activities/types';
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { LedgerActivities } from '../activities/ledger';
+import type { RunInput, RunSummary } from '../activities/types';
 import { Names } from '../core/names';
 import { instantPeriod, periodForFireTime, type Period } from '../core/period';
 import type { PeriodUnit } from '../core/schedule';
 import { runSearchAttributes, scheduledStartTime } from '../core/search-attributes';
 import type { StartedBy } from '../core/outcome';
+import { retryPolicy } from '../core/retry';
 import { taskRun } from './task-run';
+
+const { ledgerSkipped } = proxyActivities<LedgerActivities>({ startToCloseTimeout: '1 minute', retry: retryPolicy(10) });
 
 export interface ScheduledRunInput {
   readonly job: string;
@@ -35,16 +39,21 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
   const period: Period = input.unit === 'instant' ? instantPeriod(due, input.zone) : periodForFireTime(input.unit, due, input.zone);
   const names = new Names(input.prefix);
   const workflowId = names.runId(input.job, input.task, period.key);
+  const args: RunInput = { job: input.job, task: input.task, period, prefix: input.prefix, origin: 'schedule', ...(input.startedBy && { startedBy: input.startedBy }) };
   try {
     return await executeChild(taskRun, {
       workflowId,
-      args: [{ job: input.job, task: input.task, period, prefix: input.prefix, origin: 'schedule', ...(input.startedBy && { startedBy: input.startedBy }) }],
+      args: [args],
       typedSearchAttributes: runSearchAttributes({ prefix: input.prefix, job: input.job, task: input.task, period: period.key }),
       staticSummary: `${input.job}.${input.task} for ${period.key}`,
     });
   } catch (err) {
     // Another run of this period is already going (a --now, a rerun): one at a time.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { skipped: `${workflowId} is already running`, period: period.key };
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      const reason = `${workflowId} is already running`;
+      await ledgerSkipped(args, info.startTime.getTime(), reason);
+      return { skipped: reason, period: period.key };
+    }
     throw err;
   }
 }

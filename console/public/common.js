@@ -183,7 +183,8 @@ window.gflow = (() => {
     n: (v, digits) => (v === null || v === undefined ? '' : Number(v).toLocaleString('en', { maximumFractionDigits: digits ?? 0, minimumFractionDigits: digits ?? 0 })),
     pct: (v) => (v === null || v === undefined ? '' : `${(v * 100).toFixed(1)}%`),
     ms: (v) => (v === null || v === undefined ? '' : v < 1000 ? `${Math.round(v)} ms` : v < 120000 ? `${(v / 1000).toFixed(1)} s` : `${(v / 60000).toFixed(1)} min`),
-    time: (t) => (t ? String(t).replace('T', ' ').replace(/\.\d+Z?$/, '').replace(/Z$/, '') : ''),
+    // The ledger's times and Temporal's are UTC: said so, whatever the installation's zone.
+    time: (t) => (t ? `${String(t).replace('T', ' ').replace(/\.\d+Z?$/, '').replace(/Z$/, '')} UTC` : ''),
   };
 
   /** The query string's parameters. */

@@ -20,8 +20,9 @@
   const range = el('input', { name: 'range', placeholder: 'first,last (e.g. 20261101,20261130)', value: q.get('range') || '', size: 26 });
   const gamesFilter = el('input', { name: 'games', placeholder: 'only games (ids, e.g. 1,2,3)', value: q.get('games') || '', size: 18 });
   const find = el('input', { name: 'filter', type: 'search', placeholder: 'filter by game id or name', size: 22 });
+  const onlyBad = el('input', { type: 'checkbox', name: 'attention', id: 'only-attention' });
   const legend = el('div', { class: 'legend' });
-  const status = el('div', { class: 'small muted' });
+  const status = el('div', { class: 'small muted', id: 'matrix-status' });
   const selInfo = el('span', { class: 'small', id: 'selection', text: 'no cell selected' });
   const retryButton = el('button', { class: 'primary', id: 'retry', disabled: true }, 'Retry selected');
   const wrap = el('div', { class: 'matrix-wrap', id: 'matrix' }, el('p', { class: 'muted', text: 'Loading…' }));
@@ -32,7 +33,7 @@
     el('div', { class: 'toolbar' }, el('h1', { style: 'margin:0', text: `${job}.${task}` }), runsLink),
     el('form', { class: 'toolbar', onsubmit: (e) => { e.preventDefault(); reload(true); } },
       el('label', {}, 'periods ', range), el('label', {}, 'games ', gamesFilter), el('button', { type: 'submit' }, 'Show'),
-      el('span', { style: 'flex:1' }), el('label', {}, 'find ', find)),
+      el('span', { style: 'flex:1' }), el('label', {}, onlyBad, 'only games needing attention'), el('label', {}, 'find ', find)),
     el('div', { class: 'toolbar' }, legend),
     el('div', { class: 'toolbar' },
       el('button', { id: 'select-failed', onclick: () => selectAll('fp') }, 'Select failed'),
@@ -56,14 +57,17 @@
       gflow.showError(wrap, err);
       return;
     }
+    const t1 = performance.now();
     errors.clear();
     clear(panel);
     for (const [cell, e] of m.cellErrors) errors.set(cell, m.errors[e]);
     selected.clear();
     render();
+    void wrap.offsetHeight; // lay the table out now, so the time below includes it
+    const t2 = performance.now();
     clear(runsLink, temporal(m.links.runs, 'runs of the task ↗'));
     clear(legend, ['ok', 'partial', 'failed', 'missing', 'running', 'skipped', 'none'].map((s) => el('span', { style: `--swatch: var(--${s})`, 'data-state': s, text: `${s} ${m.counts[s] || 0}` })));
-    status.textContent = `${m.games.length} games × ${m.periods.length} ${m.unit}s (${m.periods[0]} .. ${m.periods[m.periods.length - 1]})${m.startedAt ? `, started ${fmt.time(m.startedAt)}` : ', never started: no cell counts as missing'}; drawn in ${Math.round(performance.now() - t0)} ms${m.temporal ? ` — ${m.temporal.reason}` : ''}`;
+    status.textContent = `${m.games.length} games × ${m.periods.length} ${m.unit}s (${m.periods[0]} .. ${m.periods[m.periods.length - 1]})${m.startedAt ? `, started ${fmt.time(m.startedAt)}` : ', never started: no cell counts as missing'}; fetched in ${Math.round(t1 - t0)} ms, drawn in ${Math.round(t2 - t1)} ms${m.temporal ? ` — ${m.temporal.reason}` : ''}`;
     document.body.dataset.ready = '1';
   }
 
@@ -80,7 +84,7 @@
         const error = errors.get(i);
         cells += `<td class="c s-${code}" data-i="${i}" title="${esc(`${g.name} · ${m.periods[pi]} · ${STATE[code]}${error ? ` · ${error}` : ''}`)}"></td>`;
       }
-      return `<tr data-game="${g.id}" data-find="${esc(`${g.id} ${g.name}`.toLowerCase())}"><td class="game" title="${esc(g.name)}">${esc(g.id)} · ${esc(g.name)}</td>${cells}</tr>`;
+      return `<tr data-game="${g.id}"${/[fpm]/.test(codes) ? ' data-attention="1"' : ''} data-find="${esc(`${g.id} ${g.name}`.toLowerCase())}"><td class="game" title="${esc(g.name)}">${esc(g.id)} · ${esc(g.name)}</td>${cells}</tr>`;
     });
     wrap.innerHTML = `<table class="matrix"><thead><tr><th class="game">game \\ ${esc(m.unit)}</th>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
     applyFind();
@@ -96,9 +100,11 @@
 
   function applyFind() {
     const needle = find.value.trim().toLowerCase();
-    for (const tr of wrap.querySelectorAll('tbody tr')) tr.classList.toggle('hidden', needle !== '' && !tr.dataset.find.includes(needle));
+    const bad = onlyBad.checked;
+    for (const tr of wrap.querySelectorAll('tbody tr')) tr.classList.toggle('hidden', (needle !== '' && !tr.dataset.find.includes(needle)) || (bad && !tr.dataset.attention));
   }
   find.addEventListener('input', applyFind);
+  onlyBad.addEventListener('change', applyFind);
 
   function selectAll(codes) {
     const hidden = new Set([...wrap.querySelectorAll('tbody tr.hidden')].map((tr) => Number(tr.dataset.game)));

@@ -146,6 +146,13 @@ describe('the console', { timeout: 600_000 }, () => {
     // The XSS game's row: its name is text, no element was made of it.
     assert.equal(await page.textContent('tr[data-game="4"] td.game'), `4 · ${XSS}`);
     assert.equal(await page.$$eval('img', (imgs) => imgs.length), 0);
+    // Filters: by name (the XSS game's name is matched as text), and only the games needing attention.
+    await page.fill('input[name=filter]', '<img');
+    assert.deepEqual(await page.$$eval('tbody tr:not(.hidden)', (rows) => rows.map((r) => r.getAttribute('data-game'))), ['4']);
+    await page.fill('input[name=filter]', '');
+    await page.check('#only-attention');
+    assert.deepEqual(await page.$$eval('tbody tr:not(.hidden)', (rows) => rows.map((r) => r.getAttribute('data-game'))), ['2']);
+    await page.uncheck('#only-attention');
 
     // A failed cell opens its run: items with the error, the slave, a Temporal link.
     await page.click('tr[data-game="2"] td.c.s-f >> nth=0');

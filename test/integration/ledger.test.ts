@@ -18,9 +18,12 @@ import { listRuns, readLedgerChecks, runItems } from '../../store/ledger/runs';
 import { getRerun } from '../../store/ledger/reruns';
 import { restore } from '../../workflows/restore';
 import type { RerunResult } from '../../workflows/rerun';
+import { gflow } from '../helpers/cli';
 import { Receiver } from '../helpers/receiver';
 import { startScheduled } from '../helpers/runs';
 import { withSlaves } from '../helpers/slaves';
+import { until } from '../helpers/until';
+import { cliEnv } from '../helpers/temporal';
 import { startStack, stopStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -50,15 +53,6 @@ async function rerun(job: string, tasks: string[], range: string): Promise<Rerun
 async function fxRows(): Promise<string> {
   const [rows] = await mysql().query(`SELECT game_id, day, value FROM \`${stack.names.schema('report')}\`.fx_daily ORDER BY day, game_id`);
   return JSON.stringify(rows);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 describe('the ledger records truthful outcomes', { timeout: 180_000 }, () => {
@@ -171,6 +165,42 @@ describe('one writer per task and period', { timeout: 180_000 }, () => {
       }
       assert.equal(await fxRows(), before);
       assert.ok((await getRerun(mysql(), stack.names, newestFirst[0]!.rerunId))?.restoredAt);
+    });
+  });
+});
+
+describe('reruns and restores outlive Temporal\'s history', { timeout: 180_000 }, () => {
+  test('gflow restore works from MySQL alone after the rerun\'s history is deleted, and is recorded', async () => {
+    await withSlaves(stack.config, ['s1'], async () => {
+      await rerun('fx', ['daily'], '20261020');
+      const before = await fxRows();
+      for (const g of [1, 2, 3]) await redis().set(key('fx', g, '20261020'), String(500 + g));
+      const changed = await rerun('fx', ['daily'], '20261020');
+      assert.notEqual(await fxRows(), before);
+      // What the namespace's retention does to a rerun and its children.
+      for (const workflowId of [changed.rerunId, stack.names.rerunPeriodId(changed.rerunId, 'daily', '20261020')]) {
+        await stack.env.client.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId } });
+      }
+      await until('the history to be gone', async () => {
+        try {
+          await stack.env.client.workflow.getHandle(changed.rerunId).describe();
+          return undefined;
+        } catch {
+          return true;
+        }
+      });
+      const restored = await gflow(['restore', changed.rerunId, '--reason', 'wrong inputs'], cliEnv(stack.config));
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.match(restored.stdout, /restored 1 period\(s\)/);
+      assert.equal(await fxRows(), before);
+      const record = await getRerun(mysql(), stack.names, changed.rerunId);
+      assert.ok(record?.restoredAt);
+      assert.match(record?.restoredBy ?? '', /.+@.+/);
+      const listed = await gflow(['reruns'], cliEnv(stack.config));
+      assert.match(listed.stdout, new RegExp(`${changed.rerunId.replaceAll('.', '\\.')}\\s+rerun\\s+20261020`));
+      const unknown = await gflow(['restore', `${changed.rerunId}x`], cliEnv(stack.config));
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /^gflow: no rerun ".*x" in the ledger \(see gflow reruns\)\n$/);
     });
   });
 });

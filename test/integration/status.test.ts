@@ -11,6 +11,7 @@ import { rerunImpact } from '../../client/dry-run';
 import { scheduleCreated, taskMatrix, type TaskMatrix } from '../../client/matrix';
 import { planRerun, planRetry, startRerun } from '../../client/reruns';
 import { JobControl } from '../../client/control';
+import { StatusReader } from '../../client/status';
 import { cellsToRetry, periodsWithGames } from '../../core/matrix';
 import { loadJobs } from '../../infra/jobs';
 import { getMysql } from '../../infra/mysql';
@@ -22,6 +23,7 @@ import { freePort } from '../helpers/processes';
 import { Receiver } from '../helpers/receiver';
 import { startScheduled } from '../helpers/runs';
 import { withSlaves } from '../helpers/slaves';
+import { until } from '../helpers/until';
 import { startStack, stopStack, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
@@ -55,7 +57,7 @@ async function run(input: RerunInput): Promise<RerunResult> {
   return (await startRerun(stack.env.client, stack.config, input)).result();
 }
 
-describe('the matrix and retry', { timeout: 240_000 }, () => {
+describe('the matrix and retry', { timeout: 400_000 }, () => {
   test('one game failing on two days: exactly those cells fail, and retry --failed reruns exactly them', async () => {
     const sept = Date.parse('2026-08-31T00:00:00Z');
     await redis().set(key('fx', 'fail', 2, '20260902'), '1');
@@ -160,6 +162,15 @@ describe('the matrix and retry', { timeout: 240_000 }, () => {
     } finally {
       await redis().del(key('fx', 3, '20260903'));
     }
+  });
+
+  test('top lists a slave while it polls, and stops listing it once stopped', async () => {
+    const reader = new StatusReader(stack.env.client, stack.config);
+    const listed = await withSlaves(stack.config, ['topper'], async () => until('the slave to be listed', async () => ((await reader.slaves()).some((s) => s.slave === 'topper') ? true : undefined)));
+    assert.equal(listed, true);
+    // Temporal keeps listing a poller for minutes; gflow shows only those seen within a minute or so.
+    const gone = await until('the stopped slave to leave the list', async () => ((await reader.slaves()).some((s) => s.slave === 'topper') ? undefined : true), { seconds: 150, everyMs: 2000 });
+    assert.equal(gone, true);
   });
 
   test('progress observed mid-rerun is strictly between 0 and the total', async () => {
