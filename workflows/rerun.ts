@@ -84,6 +84,8 @@ export interface RerunInput {
 
 export interface RerunResult {
   readonly rerunId: string;
+  /** A rerun of a range or a retry of chosen cells. */
+  readonly kind?: 'rerun' | 'retry';
   readonly job: string;
   readonly filters: RunFilters;
   readonly periods: readonly PeriodResult[];
@@ -161,16 +163,15 @@ async function runAll(
     const batch: WorkItem[] = [];
     for (let i = done; i < stopAt && work[i]!.plan === plan; i++) batch.push(work[i]!);
     let finished = 0;
-    const out = await mapBounded(batch, plan.sequential ? 1 : input.parallelism, async (item) => {
+    await mapBounded(batch, plan.sequential ? 1 : input.parallelism, async (item) => {
       const label = `${item.plan.task}.${item.period.key}`;
       running.add(label);
       const result = await runPeriod(input, names, item);
       running.delete(label);
-      // Progress advances per period, not per batch: a month of days shows 1/30, 2/30, …
+      // Kept as each period ends: progress advances per period, and a cancelled rerun's summary has every finished period.
+      results.push(result);
       setDone(done + ++finished);
-      return result;
     });
-    results.push(...out);
     done += batch.length;
     setDone(done);
   }
@@ -178,19 +179,22 @@ async function runAll(
   if (done < work.length) {
     await continueAsNew<typeof rerun>({ ...input, carried: { done, results, startedAt } });
   }
-  await alertOnce(input, results);
   const summary = summaryOf(input, results, startedAt);
+  await alertOnce(input, summary.periods);
   const periodsOk = results.filter((r) => !r.error && r.gamesFailed.length === 0 && r.checkErrors === 0).length;
   await rerunClose(input.rerunId, periodsOk === results.length ? 'ok' : periodsOk === 0 && results.every((r) => r.error) ? 'failed' : 'partial', summary, Date.now());
   return summary;
 }
 
 function summaryOf(input: RerunInput, results: readonly PeriodResult[], startedAt: number): RerunResult {
+  const taskOrder = new Map(input.tasks.map((t, i) => [t.task, i]));
   return {
     rerunId: input.rerunId,
+    kind: input.kind ?? 'rerun',
     job: input.job,
     filters: input.filters,
-    periods: results,
+    // In plan order (tasks as planned, periods oldest first), whatever order they finished in.
+    periods: [...results].sort((a, b) => taskOrder.get(a.task)! - taskOrder.get(b.task)! || a.period.start - b.period.start),
     ok: results.every((r) => !r.error && r.gamesFailed.length === 0 && r.checkErrors === 0),
     startedAt: new Date(startedAt).toISOString(),
     durationMs: Date.now() - startedAt,

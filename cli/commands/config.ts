@@ -28,9 +28,13 @@ ${RUNTIME_SETTINGS.map(describeSetting).join('\n')}
 Other dotted keys (e.g. report.note) are kept in Redis as given, for jobs to read.`;
 }
 
-/** A value for display: URLs without their passwords. */
+/** Settings whose whole value is a secret: shown as set or not, never in clear. */
+const SECRETS = new Set(['consoleToken']);
+
+/** A value for display: URLs without their passwords, secrets hidden. */
 function shown(entry: SettingValue): SettingValue {
-  return entry.value === undefined ? entry : { ...entry, value: lazyImport('infra/config').redact(entry.value) };
+  if (entry.value === undefined) return entry;
+  return { ...entry, value: SECRETS.has(entry.key) ? '***' : lazyImport('infra/config').redact(entry.value) };
 }
 
 function homeOf(key: string): Setting['home'] | undefined {
@@ -115,7 +119,7 @@ Examples:
       const { redact, setFileSetting } = lazyImport('infra/config');
       if (homeOf(key) === 'file') {
         const written = setFileSetting(key, value, configFileOptions(this));
-        print(`${key} = ${redact(String(written.value))} (in ${written.file})`);
+        print(`${key} = ${SECRETS.has(key) ? '***' : redact(String(written.value))} (in ${written.file})`);
         if (written.overriddenBy) process.stderr.write(`gflow: note: the environment variable ${written.overriddenBy} overrides ${key} where it is set\n`);
         return;
       }

@@ -13,13 +13,13 @@ export function printRerunSummary(result: RerunResult): void {
       p.removed,
       p.checkErrors,
       p.checkWarnings,
-      p.error ? `period failed: ${p.error}` : p.gamesFailed.join(', ') || '-',
+      p.error ? `period failed: ${p.error}` : [...p.gamesFailed, ...(p.rolledBack ? ['rolled back'] : [])].join(', ') || '-',
     ]),
   );
   const sum = (f: (p: RerunResult['periods'][number]) => number) => result.periods.reduce((n, p) => n + f(p), 0);
   print();
   print(
-    `rerun ${result.rerunId}: ${result.periods.length} periods in ${(result.durationMs / 1000).toFixed(1)} s; ` +
+    `${result.kind ?? 'rerun'} ${result.rerunId}: ${result.periods.length} periods in ${(result.durationMs / 1000).toFixed(1)} s; ` +
       `rows changed ${sum((p) => p.changed)}, added ${sum((p) => p.added)}, removed ${sum((p) => p.removed)}; ` +
       `checks failed ${sum((p) => p.checkErrors)}; games failed ${sum((p) => p.gamesFailed.length)}` +
       (result.ok ? '' : ' — NOT all succeeded'),

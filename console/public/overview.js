@@ -9,7 +9,7 @@
   const slavesBox = el('section', { id: 'slaves' }, el('p', { class: 'muted', text: 'Loading slaves…' }));
   const alertsBox = el('section', { id: 'alerts' }, el('p', { class: 'muted', text: 'Loading alerts…' }));
   const infoBox = el('section', { id: 'installation' });
-  main.append(el('h1', { text: 'Overview' }), el('h2', { text: 'Jobs and tasks' }), jobsBox, el('h2', { text: 'Alerts of the last day' }), alertsBox, el('h2', { text: 'Live slaves' }), slavesBox, el('h2', { text: 'Installation' }), infoBox);
+  main.append(el('h1', { text: 'Overview' }), el('h2', { text: 'Alerts of the last day' }), alertsBox, el('h2', { text: 'Jobs and tasks' }), jobsBox, el('h2', { text: 'Live slaves' }), slavesBox, el('h2', { text: 'Installation' }), infoBox);
 
   const act = async (job, verb, now) => {
     const body = el('p', { text: `${verb} every task of ${job}${now ? ', and fire the schedules now' : ''}? (as gflow ${verb} ${job}${now ? ' --now' : ''})` });

@@ -131,8 +131,8 @@
         return gflow.showError(out, err);
       }
       const table = el('table', { class: 'grid' },
-        el('thead', {}, el('tr', {}, ['task', 'period', 'games', 'rows put back', 'recomputed rows removed'].map((h) => el('th', { text: h })))),
-        el('tbody', {}, dry.steps.map((s) => el('tr', {}, el('td', { text: s.task }), el('td', { text: s.period }), el('td', { text: s.games ? s.games.join(', ') : 'all' }), el('td', { class: 'num', text: s.putBack ?? '?' }), el('td', { class: 'num', text: s.removed ?? '?' })))));
+        el('thead', {}, el('tr', {}, ['task', 'period', 'games', 'rows put back (backed up)', 'rows in place now, replaced'].map((h) => el('th', { text: h })))),
+        el('tbody', {}, dry.steps.map((s) => el('tr', {}, el('td', { text: s.task }), el('td', { text: s.period }), el('td', { text: s.games ? s.games.join(', ') : 'all' }), el('td', { class: 'num', text: s.putBack ?? '?' }), el('td', { class: 'num', text: s.replaced })))));
       const again = dry.restoredAt ? el('p', { class: 'warn', text: `restored already on ${fmt.time(dry.restoredAt)}: restoring again puts the same backups back` }) : null;
       if (!(await gflow.confirmBox(`Restore ${dry.steps.length} period(s) of ${id}?`, el('div', {}, el('p', { text: 'The report rows this rerun backed up are put back, period by period, latest first.' }), table, again), 'Restore', true))) return;
       let started;

@@ -20,6 +20,7 @@ import { listEnabledGames, listGames } from '../../store/games/registry';
 import { getRerun, listReruns, type LedgerRerun } from '../../store/ledger/reruns';
 import { readLedgerChecks } from '../../store/ledger/runs';
 import { readDiff } from '../../store/reruns/backup';
+import { countScope } from '../../store/reruns/impact';
 import { rerunProgressQuery } from '../../workflows/messages';
 import { restore } from '../../workflows/restore';
 import { planSteps, type rerun, type RerunInput, type RerunResult } from '../../workflows/rerun';
@@ -330,10 +331,15 @@ export function rerunsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const steps = await about('period', () => restoreSteps(plan, new Map(tasks.map((t) => [t.name, t])), b.period));
       const restoreId = names.restoreId(id) + (b.period ? `.${b.period}` : '');
       const summary = record.summary as RerunResult | undefined;
-      const rows = steps.map((s) => {
-        const done = summary?.periods?.find((p) => p.task === s.task && p.period.key === s.period.key);
-        return { task: s.task, period: s.period.key, ...(s.games && { games: s.games }), putBack: done?.backedUp, removed: done?.added };
-      });
+      const byName = new Map(tasks.map((t) => [t.name, t]));
+      // Per step: the rows backed up (what comes back), and the rows in place now (what they replace).
+      const rows = await Promise.all(
+        steps.map(async (s) => {
+          const done = summary?.periods?.find((p) => p.task === s.task && p.period.key === s.period.key);
+          const now = await countScope(ctx.mysql, names, { period: s.period, tables: byName.get(s.task)?.reports ?? [], ...(s.games && { games: s.games }) });
+          return { task: s.task, period: s.period.key, ...(s.games && { games: s.games }), putBack: done?.backedUp, replaced: now.reduce((n, t) => n + t.rows, 0) };
+        }),
+      );
       if (b.dryRun === true) return { dryRun: true, restoreId, steps: rows, restoredAt: record.restoredAt };
       const by = await consoleUser(b.reason);
       const client = await ctx.temporal();

@@ -6,9 +6,10 @@
  * the day's `repr` key, so concurrent writers agree and a day never mixes.
  * Pay orders are remembered per game, not per day (`<prefix>:act:<game>:orders:<YYYYMM>`,
  * {@link ordersKey}), so an order id counts once whatever day it arrives on.
- * Beside a bitmap day's keys the store keeps caches derived from them (window
- * unions `…:<day>:active:u<2^k>`, the new users' runs `…:<day>:new:runs`),
- * which every write deletes for the days it touches: {@link derivedKeysCovering}.
+ * Beside a day's keys the store keeps caches derived from them (window
+ * unions `…:<day>:active:u<2^k>`, the new users' runs `…:<day>:new:runs`, a
+ * set day as a bitmap `…:<day>:active:bits`), which every write deletes for
+ * the days it touches: {@link derivedKeysCovering}.
  */
 import type { Names } from '../../core/names';
 import { addDays, assertDayKey } from '../../core/day';
@@ -94,6 +95,16 @@ export class DayKeys {
   }
 
   /**
+   * A cache: a set day's active users as a bitmap on their dense indexes,
+   * so window unions cover set days too. Built in steps, and kept only if
+   * it then has as many bits as the set has members (members are only ever
+   * added: equal counts, equal users); deleted by every write to the day.
+   */
+  get activeBits(): string {
+    return this.names.redisKey(...this.base, 'active', 'bits');
+  }
+
+  /**
    * A cache: the runs of consecutive set bits of the day's `new` bitmap
    * ("lo hi lo hi ...", half-open), or `!` when there are too many; deleted
    * by every write to the day.
@@ -143,12 +154,14 @@ export const UNION_TTL_DAYS: readonly number[] = [0, 4, 7, 11, 18];
 
 /**
  * The derived keys whose content depends on `day`'s keys: the window unions
- * of every level ending on `day` … `day + 2^level − 1`, and the day's new
- * users' runs. A write deletes them after writing the day (see writer.ts):
- * a union built before the write is deleted, one built after sees it.
+ * of every level ending on `day` … `day + 2^level − 1`, the day's new users'
+ * runs and its set as a bitmap. A write deletes them after writing the day
+ * (see writer.ts): a cache built before the write is deleted, one built
+ * after sees it.
  */
 export function derivedKeysCovering(names: Names, game: number, day: string): string[] {
-  const keys = [new DayKeys(names, game, day).newRuns];
+  const own = new DayKeys(names, game, day);
+  const keys = [own.newRuns, own.activeBits];
   const ahead = [day];
   for (let i = 1; i < 2 ** UNION_LEVELS; i++) ahead.push(addDays(day, i));
   for (let level = 1; level <= UNION_LEVELS; level++) {

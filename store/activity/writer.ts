@@ -6,9 +6,10 @@
  * 200 pay events) for the orders.
  *
  * Each day written then has the caches derived from it deleted (the window
- * unions covering it and its cohort's runs, keys.ts `derivedKeysCovering`),
- * in the same pipeline after the writes, so a late event or a re-ingest is
- * seen by the next report query: the store rebuilds what is missing.
+ * unions covering it, its cohort's runs, its set as a bitmap: keys.ts
+ * `derivedKeysCovering`), in the same pipeline after the writes, so a late
+ * event or a re-ingest is seen by the next report query: the store
+ * rebuilds what is missing.
  *
  * Every write here is idempotent — SADD and SETBIT of a member already there
  * change nothing, index assignment returns existing indexes, revenue moves
@@ -250,7 +251,7 @@ export async function writeEvents(redis: Redis, names: Names, events: readonly P
   }
   queueWrites(second, pending);
   // After the writes, on the same connection: drop the caches derived from the days written (window
-  // unions, cohort runs). One built before this point is deleted; one built after sees the writes.
+  // unions, cohort runs, a set day's bitmap). One built before this point is deleted; one built after sees the writes.
   for (const plan of plans) for (const day of plan.days) second.unlink(...derivedKeysCovering(names, plan.game, day));
   const written = await execPipeline(second);
   let payEvents = 0;

@@ -210,7 +210,8 @@ describe('the console', { timeout: 600_000 }, () => {
 
         await page.click('#restore-button');
         await page.waitForSelector('dialog.confirm');
-        assert.match((await page.textContent('dialog.confirm')) ?? '', /20260903/);
+        // Impact first: per period, the rows that come back and the rows in place they replace.
+        assert.match((await page.textContent('dialog.confirm')) ?? '', /daily20260903all44/);
         await page.click('dialog.confirm .confirm-button');
         await page.waitForSelector('#restore-progress[data-state]', { timeout: 120_000 });
         assert.equal(await page.getAttribute('#restore-progress', 'data-state'), 'COMPLETED');
