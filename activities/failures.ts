@@ -12,7 +12,7 @@ import { isMissingSchema } from '../infra/sql-errors';
 
 export function classify(err: unknown): never {
   if (err instanceof ApplicationFailure) throw err;
-  if (isUserError(err)) throw ApplicationFailure.create({ message: err.message, type: USER_ERROR, nonRetryable: true });
+  if (isUserError(err) && !err.retryable) throw ApplicationFailure.create({ message: err.message, type: USER_ERROR, nonRetryable: true });
   // A missing schema or table does not appear by retrying: say what to run.
   if (isMissingSchema(err)) throw ApplicationFailure.create({ message: `${messageOf(err)} (run gflow db migrate)`, type: USER_ERROR, nonRetryable: true });
   throw err;

@@ -47,6 +47,7 @@ interface LazyModules {
   'client/matrix': typeof import('../client/matrix');
   'client/rerun-history': typeof import('../client/rerun-history');
   'client/reruns': typeof import('../client/reruns');
+  'client/restore': typeof import('../client/restore');
   'client/status': typeof import('../client/status');
   'console/server': typeof import('../console/server');
   'core/matrix': typeof import('../core/matrix');

@@ -50,8 +50,8 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
     return { status: 400, body: { error: `the body is not valid JSON: ${messageOf(err)}`, field: null }, bug: false };
   }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: 'the body is too large', field: null }, bug: false };
-  if (isUserError(err)) return { status: err.exitCode === 2 ? 400 : 409, body: { error: err.message, field: null }, bug: false };
   if (err instanceof UnreachableError) return { status: 503, body: { error: err.message, field: null }, bug: false };
+  if (isUserError(err)) return { status: err.exitCode === 2 ? 400 : 409, body: { error: err.message, field: null }, bug: false };
   if (isMissingSchema(err)) return { status: 503, body: { error: `${messageOf(err)}: run gflow db migrate`, field: null }, bug: false };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, body: { error: messageOf(err), field: null }, bug: false };
   return { status: 500, body: { error: `internal error: ${messageOf(err).split('\n')[0]}`, field: null }, bug: true };

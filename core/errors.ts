@@ -6,11 +6,17 @@
 export class UserError extends Error {
   /** 2 for usage errors (bad input), 1 for failures (a service down, a run that failed). */
   readonly exitCode: 1 | 2;
+  /**
+   * Whether a Temporal activity should retry it: a service that is down may
+   * be back for the next attempt; bad input never gets better.
+   */
+  readonly retryable: boolean;
 
-  constructor(message: string, options: { exitCode?: 1 | 2; cause?: unknown } = {}) {
+  constructor(message: string, options: { exitCode?: 1 | 2; cause?: unknown; retryable?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'UserError';
     this.exitCode = options.exitCode ?? 2;
+    this.retryable = options.retryable ?? false;
   }
 }
 

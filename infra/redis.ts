@@ -4,7 +4,7 @@
  * batch commands on it.
  */
 import Redis, { type RedisOptions as ClientOptions } from 'ioredis';
-import { failure } from '../core/errors';
+import { failure, UserError } from '../core/errors';
 import { redact } from './config';
 
 // Redaction lives with the settings (which hold the URLs); re-exported for the URL's users.
@@ -29,16 +29,16 @@ const RETRIES_PER_COMMAND = 1;
 
 /**
  * A service (Redis, MySQL) that does not answer, named with its URL (without
- * password). Not a `UserError`: in an activity it stays retryable, as the
- * service may be back for the next attempt.
+ * password): the CLI prints it as one line (exit 1); in an activity it stays
+ * retryable, as the service may be back for the next attempt.
  */
-export class UnreachableError extends Error {
+export class UnreachableError extends UserError {
   /** The URL, without password. */
   readonly url: string;
   readonly code: string | undefined;
 
   constructor(service: 'Redis' | 'MySQL', url: string, reason: string, cause?: unknown) {
-    super(`${service} at ${redact(url)} is unreachable: ${reason}`, cause === undefined ? undefined : { cause });
+    super(`${service} at ${redact(url)} is unreachable: ${reason}`, { exitCode: 1, cause, retryable: true });
     this.name = 'UnreachableError';
     this.url = redact(url);
     this.code = (cause as { code?: unknown } | undefined)?.code === undefined ? undefined : String((cause as { code: unknown }).code);

@@ -4,7 +4,6 @@
  * twice leaves the same rows.
  */
 import { Command } from 'commander';
-import { failure } from '../../core/errors';
 import { cliContext, lazyImport, print, printJson } from '../context';
 
 export function restoreCommand(): Command {
@@ -20,35 +19,16 @@ Examples:
   $ gflow restore gflow.report.rerun-20261125014500-ab12 --period 20261101`)
     .action(async function (this: Command, rerunId: string, options: { period?: string; reason?: string; json?: boolean }) {
       const { config, log } = cliContext(this);
-      const { Names, runSearchAttributes } = lazyImport('core/names');
-      const { rerunPlan, restoreSteps } = lazyImport('client/rerun-history');
-      const { WorkflowExecutionAlreadyStartedError } = lazyImport('@temporalio/client');
-      const { restore } = lazyImport('workflows/restore');
-      const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
-      const names = new Names(config.prefix);
       const by = lazyImport('infra/who').startedBy(options.reason);
-      const { record, plan } = await rerunPlan(lazyImport('infra/mysql').getMysql(config.mysqlUrl), names, rerunId);
-      // The ledger knows, even after Temporal's retention has dropped the rerun.
-      if (record.outcome === 'running') throw failure(`rerun ${rerunId} is still running: cancel it first (gflow reruns ${rerunId} --cancel)`);
-      const tasks = lazyImport('infra/jobs').loadJobs(config.jobsDir).tasks(plan.job);
-      const steps = restoreSteps(plan, new Map(tasks.map((t) => [t.name, t])), options.period);
+      const registry = lazyImport('infra/jobs').loadJobs(config.jobsDir);
+      const { planRestore, startRestore } = lazyImport('client/restore');
+      const planned = await planRestore(lazyImport('infra/mysql').getMysql(config.mysqlUrl), config, rerunId, (job) => registry.tasks(job), options.period);
+      const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
       await withClient(config, async (client) => {
         await warnIfNoSlaves(client, config, log);
-        try {
-          const outcome = await client.workflow.execute(restore, {
-            workflowId: names.restoreId(rerunId) + (options.period ? `.${options.period}` : ''),
-            taskQueue: names.sharedQueue,
-            args: [{ steps, by }],
-            workflowIdConflictPolicy: 'FAIL',
-            typedSearchAttributes: runSearchAttributes({ prefix: config.prefix, job: plan.job, rerun: rerunId }),
-            staticSummary: `restore ${rerunId}${options.period ? ` period ${options.period}` : ''}`,
-          });
-          if (options.json) return printJson(outcome);
-          print(`rerun ${rerunId}: restored ${outcome.periods} period(s): ${outcome.restored} rows put back, ${outcome.deleted} recomputed rows removed`);
-        } catch (err) {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) throw failure(`a restore of ${rerunId} is already running`);
-          throw err;
-        }
+        const outcome = await (await startRestore(client, config, planned, by, options.period)).result();
+        if (options.json) return printJson(outcome);
+        print(`rerun ${rerunId}: restored ${outcome.periods} period(s): ${outcome.restored} rows put back, ${outcome.deleted} recomputed rows removed`);
       });
     });
 }

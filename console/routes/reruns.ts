@@ -2,20 +2,19 @@
  * Reruns, retries and restores: the list and a rerun's page (per-period
  * table, live progress, diff, failed checks, restore), and the actions that
  * start them. Every rule and message is the CLI's, through the same client/
- * functions (planRerun, planRetry, startRerun, rerunImpact, rerunPlan,
- * restoreSteps): a dry run first, then the real thing on confirmation.
+ * functions (planRerun, planRetry, startRerun, rerunImpact, planRestore,
+ * startRestore): a dry run first, then the real thing on confirmation.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { warnIfNoSlaves } from '../../client/connect';
 import { rerunImpact } from '../../client/dry-run';
 import { scheduleCreated, taskMatrix } from '../../client/matrix';
-import { rerunPlan, restoreSteps } from '../../client/rerun-history';
 import { planRerun, planRetry, runningReruns, startRerun } from '../../client/reruns';
+import { planRestore, startRestore } from '../../client/restore';
 import { isUserError, messageOf } from '../../core/errors';
 import type { AnyTask } from '../../core/job';
 import { cellsToRetry, periodsWithGames, type Cell } from '../../core/matrix';
-import { runSearchAttributes } from '../../core/names';
 import { listEnabledGames, listGames } from '../../store/games/registry';
 import { getRerun, listReruns, type LedgerRerun } from '../../store/ledger/reruns';
 import { readLedgerChecks } from '../../store/ledger/runs';
@@ -324,12 +323,9 @@ export function rerunsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const id = request.params.id;
       const b = request.body ?? {};
       await recordOf(id);
-      const { record, plan } = await about('rerun', () => rerunPlan(ctx.mysql, names, id));
-      // The ledger knows, even after Temporal's retention has dropped the rerun.
-      if (record.outcome === 'running') throw new ApiError(409, `rerun ${id} is still running: cancel it first (gflow reruns ${id} --cancel)`, 'rerun');
-      const tasks = ctx.tasks(plan.job);
-      const steps = await about('period', () => restoreSteps(plan, new Map(tasks.map((t) => [t.name, t])), b.period));
-      const restoreId = names.restoreId(id) + (b.period ? `.${b.period}` : '');
+      const planned = await about('period', () => planRestore(ctx.mysql, config, id, (job) => ctx.tasks(job), b.period));
+      const { record, steps, workflowId: restoreId } = planned;
+      const tasks = ctx.tasks(planned.job);
       const summary = record.summary as RerunResult | undefined;
       const byName = new Map(tasks.map((t) => [t.name, t]));
       // Per step: the rows backed up (what comes back), and the rows in place now (what they replace).
@@ -345,19 +341,7 @@ export function rerunsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const client = await ctx.temporal();
       const { log, said } = warnings();
       await warnIfNoSlaves(client, config, log);
-      try {
-        await client.workflow.start(restore, {
-          workflowId: restoreId,
-          taskQueue: names.sharedQueue,
-          args: [{ steps, by }],
-          workflowIdConflictPolicy: 'FAIL',
-          typedSearchAttributes: runSearchAttributes({ prefix: config.prefix, job: plan.job, rerun: id }),
-          staticSummary: `restore ${id}${b.period ? ` period ${b.period}` : ''}`,
-        });
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, `a restore of ${id} is already running`, 'rerun');
-        throw err;
-      }
+      await about('rerun', () => startRestore(client, config, planned, by, b.period));
       reply.code(202);
       return { dryRun: false, restoreId, steps: rows, warnings: said, links: { workflow: ctx.links().workflow(restoreId) } };
     },

@@ -20,10 +20,14 @@
  *   that cover it, after writing (writer.ts). So a union that exists is
  *   always the OR of its days as they are now: built before a late event,
  *   it is deleted by that event's write; built after, it contains it.
- *   Windows touching a set day, and unions of other kinds or of days that
- *   are not consecutive, are counted by {@link ActivityStore.unionCount}'s
- *   general path in steps (BITOP over at most 16 keys, sets scanned a
- *   thousand members at a time), never one command over everything.
+ *   Set days (a game below the threshold, or the days before it crossed
+ *   it) enter the unions as bitmaps too: each is turned into bits once, a
+ *   thousand members a step through the index hash, and cached the same
+ *   way. Windows of a small game stay one SUNIONSTORE; unions of other
+ *   kinds or of days that are not consecutive are counted by
+ *   {@link ActivityStore.unionCount}'s general path in steps (BITOP over at
+ *   most 16 keys, sets scanned a thousand members at a time), never one
+ *   command over everything.
  * - **Cohorts** (new users of a day, and how many of them are active on a
  *   later day) are read as the runs of consecutive bits of the day's `new`
  *   bitmap: dense indexes are handed out in order of first sight, and the
@@ -132,45 +136,82 @@ return r[1]
 
 /**
  * Build one window union. KEYS[1] the union, KEYS[2], KEYS[3] its two
- * sources: day keys (ARGV[1] = '1') or unions of the level below. ARGV[2]
- * the TTL cap (ms); the union never outlives a source. Returns 1 built,
- * 0 a source union is missing (a write deleted it meanwhile: build it
- * first), -1 a source day is a set (no bitmap union over it).
+ * sources: day keys (ARGV[1] = '1'; then KEYS[4], KEYS[5] are their
+ * `activeBits` caches, read for a set day) or unions of the level below.
+ * ARGV[2] the TTL cap (ms); the union never outlives a source. Returns 1
+ * built, 0 a source union is missing (a write deleted it meanwhile: build
+ * it first), 2 a source day is a set not yet turned into bits.
  * Empty and missing sources are left out of the BITOP (an absent source
  * would take BITOP off its fast path); an empty union is kept as "".
  */
 const BUILD = new LuaScript(`
-local srcs = {}
+local srcs, lives = {}, {}
 for i = 2, 3 do
-  local t = redis.call('TYPE', KEYS[i]).ok
+  local k = KEYS[i]
+  local t = redis.call('TYPE', k).ok
+  if t == 'set' then
+    k = KEYS[i + 2]
+    t = redis.call('TYPE', k).ok
+    if t == 'none' then return 2 end
+  end
   if t == 'string' then
-    if redis.call('STRLEN', KEYS[i]) > 0 then srcs[#srcs + 1] = KEYS[i] end
-  elseif t == 'none' then
-    if ARGV[1] ~= '1' then return 0 end
-  else
-    return -1
+    lives[#lives + 1] = k
+    if redis.call('STRLEN', k) > 0 then srcs[#srcs + 1] = k end
+  elseif ARGV[1] ~= '1' then
+    return 0
   end
 end
 if #srcs == 2 then redis.call('BITOP', 'OR', KEYS[1], srcs[1], srcs[2])
 elseif #srcs == 1 then redis.call('COPY', srcs[1], KEYS[1], 'REPLACE')
 else redis.call('SET', KEYS[1], '') end
 local ttl = tonumber(ARGV[2])
-for i = 2, 3 do
-  local t = redis.call('PTTL', KEYS[i])
+for _, k in ipairs(lives) do
+  local t = redis.call('PTTL', k)
   if t > 0 and t < ttl then ttl = t end
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `);
 
+/** KEYS: pairs of a day key and its `activeBits` cache. Per pair 1 if the day is a set not yet turned into bits, else 0. */
+const UNCONVERTED = new LuaScript(`
+local out = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('TYPE', KEYS[i]).ok == 'set' and redis.call('EXISTS', KEYS[i + 1]) == 0 then out[#out + 1] = 1 else out[#out + 1] = 0 end
+end
+return out
+`);
+
+/**
+ * The last step of turning a set day into bits. KEYS[1] the bitmap built in
+ * steps, KEYS[2] the set day, KEYS[3] its `activeBits` cache; ARGV[1] the
+ * TTL cap (ms). Kept (1) only if it has a bit for every member: members are
+ * only ever added, so equal counts mean the same users (a member added
+ * during the steps, or one without an index, makes it 0, and it is dropped).
+ */
+const INSTALL_BITS = new LuaScript(`
+if redis.call('TYPE', KEYS[2]).ok ~= 'set' then redis.call('DEL', KEYS[1]); return 0 end
+local have = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then have = redis.call('BITCOUNT', KEYS[1]) end
+if have ~= redis.call('SCARD', KEYS[2]) then redis.call('DEL', KEYS[1]); return 0 end
+redis.call('RENAME', KEYS[1], KEYS[3])
+local ttl = tonumber(ARGV[1])
+local t = redis.call('PTTL', KEYS[2])
+if t > 0 and t < ttl then ttl = t end
+redis.call('PEXPIRE', KEYS[3], ttl)
+return 1
+`);
+
 /**
  * KEYS[1] scratch, KEYS[2] the window's last day, KEYS[3..] the unions
- * covering the window. Their union's size; or (a table) the positions among
- * KEYS[3..] of those missing; or -1 when the last day is a set (a small
- * game: no unions to look for).
+ * covering the window; ARGV[1] the window's width, ARGV[2] the members a
+ * union of sets may have to be done in one SUNIONSTORE. Their union's size;
+ * or (a table) the positions among KEYS[3..] of those missing; or -1 when
+ * the last day is a set so small that the window is (a small game: no
+ * unions kept for it).
  */
 const WINDOW = new LuaScript(`
-if redis.call('TYPE', KEYS[2]).ok == 'set' then return -1 end
+if redis.call('TYPE', KEYS[2]).ok == 'set' and redis.call('SCARD', KEYS[2]) * tonumber(ARGV[1]) <= tonumber(ARGV[2]) then return -1 end
 local missing, srcs = {}, {}
 for i = 3, #KEYS do
   if redis.call('STRLEN', KEYS[i]) > 0 then srcs[#srcs + 1] = KEYS[i]
@@ -431,7 +472,9 @@ export class ActivityStore {
 
   /**
    * Active users of the `width` days ending on `end`, from window unions
-   * (building the missing ones), or `null` when a day of the window is a set.
+   * (building the missing ones), or `null` for the general path: a small
+   * set game, a window wider than 16 unions, a set day that cannot be
+   * turned into bits, or unions deleted under us again and again.
    */
   private async windowCount(game: number, end: string, width: number): Promise<number | null> {
     const level = Math.min(UNION_LEVELS, Math.floor(Math.log2(width)));
@@ -445,7 +488,7 @@ export class ActivityStore {
     if (tops.length > 16) return null;
     // A write may delete a union between its build and its use: build again, a few times at most.
     for (let attempt = 0; attempt < 4; attempt++) {
-      const reply = await WINDOW.run(this.redis, [this.scratch(), new DayKeys(this.names, game, end).kind('active'), ...tops.map((n) => this.unionKey(game, n))]);
+      const reply = await WINDOW.run(this.redis, [this.scratch(), new DayKeys(this.names, game, end).kind('active'), ...tops.map((n) => this.unionKey(game, n))], [width, SMALL_SET_UNION]);
       if (!Array.isArray(reply)) return Number(reply) < 0 ? null : Number(reply);
       if (!(await this.buildUnions(game, reply.map((i) => tops[Number(i) - 1]!)))) return null;
     }
@@ -454,7 +497,8 @@ export class ActivityStore {
 
   /**
    * Build the `missing` unions and whatever they need, the lowest level
-   * first. False when a day below is a set.
+   * first (set days turned into bits before). False when a set day could
+   * not be (a member without an index): the caller counts in steps.
    */
   private buildUnions(game: number, missing: readonly UnionNode[]): Promise<boolean> {
     const previous = this.building.get(game) ?? Promise.resolve();
@@ -491,22 +535,52 @@ export class ActivityStore {
     // Built meanwhile by the build before this one (the same store asked for WAU and MAU at once): nothing to do.
     if (missing.every((n) => exists.has(this.unionKey(game, n)))) return true;
     const ordered = [...toBuild.values()].sort((a, b) => a.level - b.level);
+    // Set days under the lowest level (a game below the threshold, or one that crossed it) are turned into bits first.
+    const days = [...new Set(ordered.filter((n) => n.level === 1).flatMap((n) => [n.day, addDays(n.day, -1)]))];
+    if (days.length > 0) {
+      const dayKeys = days.map((d) => new DayKeys(this.names, game, d));
+      const flags = ((await UNCONVERTED.run(this.redis, dayKeys.flatMap((k) => [k.kind('active'), k.activeBits]))) as number[]).map(Number);
+      for (let i = 0; i < days.length; i++) if (flags[i] === 1 && !(await this.setToBits(game, days[i]!))) return false;
+    }
     for (let i = 0; i < ordered.length; i += BUILDS_PER_TRIP) {
       const trip = this.redis.pipeline();
       BUILD.load(trip);
       const chunk = ordered.slice(i, i + BUILDS_PER_TRIP);
       for (const n of chunk) {
-        const sources = n.level === 1 ? [n.day, addDays(n.day, -1)].map((d) => new DayKeys(this.names, game, d).kind('active')) : unionSources(n).map((s) => this.unionKey(game, s));
+        let sources: string[];
+        if (n.level === 1) {
+          const [a, b] = [new DayKeys(this.names, game, n.day), new DayKeys(this.names, game, addDays(n.day, -1))];
+          sources = [a.kind('active'), b.kind('active'), a.activeBits, b.activeBits];
+        } else {
+          sources = unionSources(n).map((s) => this.unionKey(game, s));
+        }
         BUILD.queue(trip, [this.unionKey(game, n), ...sources], [n.level === 1 ? 1 : 0, UNION_TTL_DAYS[n.level]! * 86_400_000]);
       }
       const codes = ((await trip.exec()) ?? []).slice(1).map(([err, code]) => {
         if (err) throw err;
         return Number(code);
       });
-      if (codes.includes(-1)) return false;
-      if (codes.includes(0)) return true; // deleted under us: the caller looks again and builds what is missing
+      if (codes.some((c) => c !== 1)) return true; // a cache deleted under us: the caller looks again and builds what is missing
     }
     return true;
+  }
+
+  /**
+   * Turn a set day's active users into its `activeBits` cache, a thousand
+   * members a step. False if the result could not be kept (see INSTALL_BITS).
+   */
+  private async setToBits(game: number, day: string): Promise<boolean> {
+    const keys = new DayKeys(this.names, game, day);
+    const scratch = this.scratch();
+    try {
+      let cursor = '0';
+      do {
+        cursor = String(await SCAN_INTO.run(this.redis, [scratch, keys.kind('active'), userIndexKey(this.names, game)], [cursor, SCAN_COUNT, SCRATCH_TTL_MS, 'bits']));
+      } while (cursor !== '0');
+      return Number(await INSTALL_BITS.run(this.redis, [scratch, keys.kind('active'), keys.activeBits], [UNION_TTL_DAYS[1]! * 86_400_000])) === 1;
+    } finally {
+      await this.redis.unlink(scratch);
+    }
   }
 
   private unionKey(game: number, n: UnionNode): string {
