@@ -13,7 +13,9 @@
  * 2. **today's layout**, the baseline: the store's scripts before this
  *    change, kept here (one BITOP OR over all 30 days for MAU, one
  *    whole-bitmap BITOP AND per retention cell);
- * 3. the store on **sets** (the small-game representation), up to `--set-users`;
+ * 3. the store on **sets** (the small-game representation: windows read the
+ *    same unions, each set day turned into bits once), daily run, rerun and
+ *    first run, and today's layout on sets (one SUNIONSTORE), up to `--set-users`;
  * 4. **indexed SQL in MySQL** over the same events stored as rows (one row
  *    per active user-day, `register` on a player's registration day),
  *    COUNT(DISTINCT) and a self-join, up to `--sql-users`;
@@ -342,10 +344,11 @@ async function storeRow(store: ActivityStore, game: number, day: string): Promis
 async function dropCaches(redis: Redis, names: Names, game: number, onlyDay?: string): Promise<void> {
   if (onlyDay) {
     const keys = new DayKeys(names, game, onlyDay);
-    await redis.unlink(keys.newRuns, ...Array.from({ length: UNION_LEVELS }, (_, i) => keys.activeUnion(i + 1)));
+    await redis.unlink(keys.newRuns, keys.activeBits, ...Array.from({ length: UNION_LEVELS }, (_, i) => keys.activeUnion(i + 1)));
     return;
   }
   await deleteKeys(redis, `${names.prefix}:act:${game}:*:active:u*`);
+  await deleteKeys(redis, `${names.prefix}:act:${game}:*:active:bits`);
   await deleteKeys(redis, `${names.prefix}:act:${game}:*:new:runs`);
 }
 
@@ -623,11 +626,22 @@ export async function main(argv: readonly string[]): Promise<void> {
         const s0 = performance.now();
         await writeSets(redis, names, w);
         const s1 = performance.now();
-        const sets = await measure(3, () => costOf(redis, () => storeRow(store, 2, DAY)));
+        for (let k = 1; k < WINDOW; k++) await storeRow(store, 2, w.days[k - 1]!);
+        const setsDaily = await measure(3, async () => {
+          await dropCaches(redis, names, 2, DAY);
+          return costOf(redis, () => storeRow(store, 2, DAY));
+        });
+        const setsRerun = await measure(3, () => costOf(redis, () => storeRow(store, 2, DAY)));
+        const setsFirst = await measure(1, async () => {
+          await dropCaches(redis, names, 2);
+          return costOf(redis, () => storeRow(store, 2, DAY));
+        });
         const setsLegacy = await measure(3, () => costOf(redis, () => legacyRow(redis, names, 2, DAY)));
-        same('sets', sets.figures, f);
-        same("sets, today's layout", setsLegacy.figures, f);
-        process.stdout.write(`${line(`store on sets (written in ${ms(s1 - s0)})`, sets.cost)}\n`);
+        for (const [what, r] of [['sets', setsDaily], ['sets, rerun', setsRerun], ['sets, first run', setsFirst], ["sets, today's layout", setsLegacy]] as const) same(what, r.figures, f);
+        process.stdout.write(`  sets (the same players as sets of user ids, written in ${ms(s1 - s0)}):\n`);
+        process.stdout.write(`${line('store on sets, daily run', setsDaily.cost)}\n`);
+        process.stdout.write(`${line('store on sets, rerun', setsRerun.cost)}\n`);
+        process.stdout.write(`${line('store on sets, first run (1 run)', setsFirst.cost)}\n`);
         process.stdout.write(`${line("sets, today's layout", setsLegacy.cost)}\n`);
         await deleteKeys(redis, `${names.prefix}:act:2:*`);
       }

@@ -106,8 +106,8 @@ export class DayKeys {
 
   /**
    * A cache: the runs of consecutive set bits of the day's `new` bitmap
-   * ("lo hi lo hi ...", half-open), or `!` when there are too many; deleted
-   * by every write to the day.
+   * (lo, hi, lo, hi … half-open, as a MessagePack array), or `!` when there
+   * are too many; deleted by every write to the day.
    */
   get newRuns(): string {
     return this.names.redisKey(...this.base, 'new', 'runs');

@@ -81,17 +81,28 @@ const SCRATCH_TTL_MS = 60_000;
 /** Union builds sent per round trip: a pipeline runs back to back, so a few at a time (each ~0.2 ms at 10 M users). */
 const BUILDS_PER_TRIP = 4;
 
-/** KEYS: day keys. The cardinality of each, whatever its representation; 0 where absent. */
+/**
+ * KEYS: day keys; ARGV[1] a budget of bitmap bytes. The cardinality of each,
+ * whatever its representation (0 where absent), in order, stopping after
+ * the key that spends the budget: the caller asks again for the rest (288
+ * online buckets of a 10 M-user game are ~100 ms of BITCOUNT).
+ */
 const COUNTS = new LuaScript(`
-local out = {}
+local out, budget = {}, tonumber(ARGV[1])
 for i, k in ipairs(KEYS) do
   local t = redis.call('TYPE', k).ok
   if t == 'set' then out[i] = redis.call('SCARD', k)
-  elseif t == 'string' then out[i] = redis.call('BITCOUNT', k)
+  elseif t == 'string' then
+    budget = budget - redis.call('STRLEN', k)
+    out[i] = redis.call('BITCOUNT', k)
   else out[i] = 0 end
+  if budget < 0 then break end
 end
 return out
 `);
+
+/** Bitmap bytes one COUNTS call may count: ~4 MB of BITCOUNT is about a millisecond. */
+const COUNT_BUDGET_BYTES = 4 << 20;
 
 /** KEYS: day keys. Per key two numbers: 0 absent, 1 set, 2 bitmap; then SCARD or STRLEN. */
 const SHAPES = new LuaScript(`
@@ -123,9 +134,12 @@ const SCAN_INTO = new LuaScript(`
 local r = redis.call('SSCAN', KEYS[2], ARGV[1], 'COUNT', ARGV[2])
 local m = r[2]
 if ARGV[4] == 'bits' then
-  for _, user in ipairs(m) do
-    local idx = redis.call('HGET', KEYS[3], user)
-    if idx then redis.call('SETBIT', KEYS[1], tonumber(idx), 1) end
+  if #m > 0 then
+    local set = {}
+    for _, idx in ipairs(redis.call('HMGET', KEYS[3], unpack(m))) do
+      if idx then set[#set + 1] = 'SET'; set[#set + 1] = 'u1'; set[#set + 1] = idx; set[#set + 1] = 1 end
+    end
+    for i = 1, #set, 4000 do redis.call('BITFIELD', KEYS[1], unpack(set, i, math.min(i + 3999, #set))) end
   end
 else
   for i = 1, #m, 1000 do redis.call('SADD', KEYS[1], unpack(m, i, math.min(i + 999, #m))) end
@@ -228,9 +242,11 @@ return n
 
 /**
  * A cohort against other days. KEYS[1] the cohort's `new` key, KEYS[2] its
- * runs cache, KEYS[3] scratch, KEYS[4..] the other days' keys; ARGV[1] the
- * most runs read one by one. Returns {cohort size, |cohort ∩ day| for each
- * other day}, or false when a key is a set (the caller counts those as sets).
+ * runs cache (a MessagePack array lo, hi, lo, hi … of half-open runs: read
+ * in C, not parsed in Lua), KEYS[3] scratch, KEYS[4..] the other days' keys;
+ * ARGV[1] the most runs read one by one. Returns {cohort size, |cohort ∩
+ * day| for each other day}, or false when a key is a set (the caller counts
+ * those as sets).
  */
 const COHORT = new LuaScript(`
 local out = {}
@@ -260,7 +276,7 @@ if not runs then
     b[#b + 1] = hi
     p = hi
   end
-  if b then runs = table.concat(b, ' ') else runs = '!' end
+  if b then runs = cmsgpack.pack(b) else runs = '!' end
   redis.call('SET', KEYS[2], runs)
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
@@ -277,8 +293,7 @@ if runs == '!' then
   end
   return out
 end
-local b = {}
-for x in string.gmatch(runs, '%d+') do b[#b + 1] = tonumber(x) end
+local b = cmsgpack.unpack(runs)
 local size = 0
 for j = 1, #b, 2 do size = size + b[j + 1] - b[j] end
 out[1] = size
@@ -447,7 +462,12 @@ export class ActivityStore {
   }
 
   private async counts(keys: readonly string[]): Promise<number[]> {
-    return ((await COUNTS.run(this.redis, keys)) as number[]).map(Number);
+    const out: number[] = [];
+    while (out.length < keys.length) {
+      const part = (await COUNTS.run(this.redis, keys.slice(out.length), [COUNT_BUDGET_BYTES])) as number[];
+      out.push(...part.map(Number));
+    }
+    return out;
   }
 
   private scratch(): string {

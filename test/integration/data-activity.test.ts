@@ -116,7 +116,8 @@ describe('activity store', () => {
     // The fixture's queries above built them for game 2.
     const union = `${world.names.prefix}:act:2:20261130:active:u16`;
     const runs = `${world.names.prefix}:act:2:20261101:new:runs`;
-    assert.equal(await world.redis.get(runs), '0 3', 'a, b, c: indexes 0 to 2');
+    const text = await world.redis.eval(`return table.concat(cmsgpack.unpack(redis.call('GET', KEYS[1])), ' ')`, 1, runs);
+    assert.equal(text, '0 3', 'a, b, c: indexes 0 to 2, one run');
     const [unionTtl, runsTtl, dayTtl] = await Promise.all([world.redis.pttl(union), world.redis.pttl(runs), world.redis.pttl(`${world.names.prefix}:act:2:20261101:new`)]);
     assert.ok(unionTtl > 0 && unionTtl <= UNION_TTL_DAYS[4]! * 86_400_000, `union TTL ${unionTtl}`);
     assert.ok(runsTtl > 0 && runsTtl <= dayTtl, `runs TTL ${runsTtl}, day TTL ${dayTtl}`);
