@@ -121,7 +121,7 @@ export function createRunActivities(deps: RunDependencies) {
       }
     },
 
-    /** The task's `afterExecute` with every item's outcome (the seed's `resultSets`). */
+    /** The task's `afterExecute` with every item's outcome (the original gflow's `resultSets`). */
     async afterExecute(input: RunInput, outcomes: readonly ItemOutcome[], items: readonly PlannedItem[]): Promise<unknown> {
       const task = lookup(input);
       if (!task.afterExecute) return null;
@@ -159,7 +159,7 @@ async function whileBeating<T>(fn: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** The seed's default: at most half the time to the next scheduled run. */
+/** The original gflow's default: at most half the time to the next scheduled run. */
 function defaultTimeout(schedule: TaskSchedule): number | undefined {
   const spacing = scheduleSpacingSeconds(schedule);
   return spacing === undefined ? undefined : Math.floor(spacing / 2);
@@ -167,7 +167,7 @@ function defaultTimeout(schedule: TaskSchedule): number | undefined {
 
 function planItems(input: RunInput, mapped: readonly unknown[] | string): PlannedItem[] {
   if (typeof mapped === 'string') {
-    // The seed's `return ip`: the whole task runs once, on that slave.
+    // The original gflow's `return ip`: the whole task runs once, on that slave.
     return [{ index: 0, label: `slave ${mapped}`, slave: mapped, item: { slave: mapped } }];
   }
   if (!Array.isArray(mapped)) {

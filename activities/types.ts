@@ -46,7 +46,7 @@ export interface PlannedItem {
 export interface RunSettings {
   /** The task's `waitForTask`: this task's run of the same period must have succeeded first. */
   readonly dependency?: { readonly job: string; readonly task: string; readonly giveUpSeconds: number; readonly onGiveUp: 'run' | 'fail' };
-  /** The whole run's time limit (the seed's `executeTimeout`); none for once-tasks unless declared. */
+  /** The whole run's time limit (the original gflow's `executeTimeout`); none for once-tasks unless declared. */
   readonly timeoutSeconds?: number;
 }
 

@@ -85,7 +85,7 @@ export function buildProgram(load: readonly string[] | 'all' = 'all'): Command {
     // Stand-ins have no options or arguments of their own: the help lists every command by the table's term.
     .configureHelp({ subcommandTerm: (command) => terms.get(command.name()) ?? help.subcommandTerm(command) })
     .addHelpText('after', `
-Examples (the seed's master commands):
+Examples (the original gflow's master commands):
   $ gflow start demo                          start a job's schedules and once-tasks
   $ gflow stop demo                           pause them, cancel running runs
   $ gflow restart report -t active,retention  only some tasks

@@ -2,7 +2,7 @@
  * The master's commands against Temporal: start, stop and restart a job's
  * tasks. A calendar or interval task is a Temporal Schedule (created or
  * updated, unpaused, paused); a once-task is a workflow started under one
- * id, so a second start while it runs is refused (the seed's singleton).
+ * id, so a second start while it runs is refused (the original gflow's singleton).
  */
 import {
   ScheduleAlreadyRunning,

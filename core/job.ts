@@ -1,7 +1,7 @@
 /**
  * The job API: what a user writes in a file under `jobs/`.
  *
- * The seed's vocabulary, typed: a job registers its tasks (`registerTask`);
+ * The original gflow's vocabulary, typed: a job registers its tasks (`registerTask`);
  * a task says when it runs (`breakExecute` once, `sleepExecute` every N
  * seconds, or `atExecute` at a calendar point), what its items are
  * (`mapTask`, by default one per game: `assignTask()`), what to do with one
@@ -35,9 +35,9 @@ import type { Period } from './period';
 import type { ReportCheck, ReportTable } from './report';
 import { scheduleOf, type TaskSchedule } from './schedule';
 
-/** Job names: `job` or `layer.job` (the seed's layers: collector, reporter, ...). */
+/** Job names: `job` or `layer.job` (the original gflow's layers: collector, reporter, ...). */
 export const JOB_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47})?$/;
-/** Task names: one identifier, as the seed's class names. */
+/** Task names: one identifier, as the original gflow's class names. */
 export const TASK_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}$/;
 /** A dependency: `job.task` or `layer.job.task`. */
 export const DEPENDENCY = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47}){1,2}$/;
@@ -65,7 +65,7 @@ export interface GameItem {
 }
 
 /**
- * An item may name the slave that must run it (the seed's `assign_node`);
+ * An item may name the slave that must run it (the original gflow's `assign_node`);
  * the rest go to the queue every slave polls.
  */
 export interface Pinnable {
@@ -117,7 +117,7 @@ export interface TaskContext {
   readonly task: string;
   /** The period this run computes (docs/architecture.md "Periods"). */
   readonly period: Period;
-  /** The seed's `curTime()`: the start of the period, in epoch seconds. */
+  /** The original gflow's `curTime()`: the start of the period, in epoch seconds. */
   curTime(): number;
   /** The process's pooled Redis client. */
   readonly redis: Redis;
@@ -163,10 +163,10 @@ type Awaitable<T> = T | Promise<T>;
  * Items and results travel through Temporal: keep them JSON.
  */
 export interface TaskDefinition<I extends object = GameItem, R = unknown> {
-  /** The task's name, unique in its job (the seed's task class name, e.g. `oneTask`). */
+  /** The task's name, unique in its job (the original gflow's task class name, e.g. `oneTask`). */
   readonly name: string;
   /**
-   * Run at a calendar point, in the seed's grammar: `w1d2` Mondays 02:00,
+   * Run at a calendar point, in the original gflow's grammar: `w1d2` Mondays 02:00,
    * `d2H30` daily 02:30, `m1d3` the 1st at 03:00, `H5` hourly at :05,
    * `M30` every minute at :30. The run computes the period that just ended.
    */
@@ -181,9 +181,9 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
    * @defaultValue `ctx.assignTask()`
    */
   readonly mapTask?: (ctx: MapContext) => Awaitable<readonly I[] | string>;
-  /** The work for one item (the seed's `execute(myTask)`). A throw fails this item only. */
+  /** The work for one item (the original gflow's `execute(myTask)`). A throw fails this item only. */
   readonly execute: (myTask: I, ctx: TaskContext) => Awaitable<R>;
-  /** Runs once every item has settled, with all their results (the seed's `resultSets`). */
+  /** Runs once every item has settled, with all their results (the original gflow's `resultSets`). */
   readonly afterExecute?: (resultSets: ReadonlyArray<ResultSet<I, R>>, ctx: TaskContext) => Awaitable<unknown>;
   /**
    * Items of one run executing at once.
@@ -233,7 +233,7 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
   readonly onGiveUp?: 'run' | 'fail';
   /**
    * Longest time a whole run may take, in seconds; items still pending then
-   * are reported and the run ends (the seed's `executeTimeout`).
+   * are reported and the run ends (the original gflow's `executeTimeout`).
    * @defaultValue half the time to the next scheduled run (half the period
    * or interval); none for once-tasks
    */
@@ -314,7 +314,7 @@ export interface JobDefinition {
   /** `job` or `layer.job`. */
   readonly name: string;
   readonly description?: string;
-  /** The job's tasks, in order (the seed's `registerTask`). */
+  /** The job's tasks, in order (the original gflow's `registerTask`). */
   readonly registerTask: readonly AnyTask[];
   /**
    * The DDL of the report tables the job's tasks write, versioned per job

@@ -49,7 +49,7 @@ export class Names {
     return `${this.prefix}.${job}.${task}.${periodKey}`;
   }
 
-  /** A once-task has one id, so a second start while one runs is refused (the seed's singleton). */
+  /** A once-task has one id, so a second start while one runs is refused (the original gflow's singleton). */
   onceRunId(job: string, task: string): string {
     return `${this.prefix}.${job}.${task}.once`;
   }

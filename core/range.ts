@@ -1,5 +1,5 @@
 /**
- * Rerun date ranges, the seed's `-d` option: one period key, or `first,last`
+ * Rerun date ranges, the original gflow's `-d` option: one period key, or `first,last`
  * (inclusive), in the task's period unit. Pure code: safe to import from workflows.
  */
 import { usageError } from './errors';

@@ -1,6 +1,6 @@
 /**
  * Report tables a task owns, and the consistency checks declared on them
- * (seed business points 4 and 5). Reruns back up exactly these rows, diff
+ * (the original gflow's business points 4 and 5). Reruns back up exactly these rows, diff
  * them against the recomputed ones, and restore them on demand.
  */
 import { DateTime } from 'luxon';

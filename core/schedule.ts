@@ -1,6 +1,6 @@
 /**
  * A task's schedule: once, every N seconds, or at a calendar point given in
- * the seed's `atExecute` grammar (`w1d2` = Mondays 02:00). Pure code: safe to
+ * the original gflow's `atExecute` grammar (`w1d2` = Mondays 02:00). Pure code: safe to
  * import from workflows (the Temporal import is type-only).
  */
 import type { CalendarSpec, DayOfWeek } from '@temporalio/client';
@@ -15,7 +15,7 @@ export type PeriodUnit = 'month' | 'week' | 'day' | 'hour' | 'minute';
  */
 export interface CalendarPoint {
   readonly dayOfMonth?: number;
-  /** 1 = Monday .. 7 = Sunday, as in the seed. */
+  /** 1 = Monday .. 7 = Sunday, as in the original gflow. */
   readonly dayOfWeek?: number;
   readonly hour: number;
   readonly minute: number;
@@ -95,7 +95,7 @@ function checkOrder(spec: string, char: string, letter: Letter, previous: { char
 }
 
 /**
- * Parses the seed's `atExecute` grammar (see {@link AT_EXECUTE_GRAMMAR}).
+ * Parses the original gflow's `atExecute` grammar (see {@link AT_EXECUTE_GRAMMAR}).
  * @throws UserError naming the spec, what is wrong, and the grammar.
  */
 export function parseAtExecute(spec: string): CalendarSchedule {
@@ -129,7 +129,7 @@ const SCHEDULE_FORMS =
   'sleepExecute (a whole number of seconds > 0, e.g. 3600) or breakExecute: true (run once)';
 
 /**
- * The schedule a task declares with the seed's fields; exactly one must be set.
+ * The schedule a task declares with the original gflow's fields; exactly one must be set.
  * @throws UserError saying what is accepted.
  */
 export function scheduleOf(task: { atExecute?: string; sleepExecute?: number; breakExecute?: boolean }): TaskSchedule {
@@ -151,7 +151,7 @@ export function scheduleOf(task: { atExecute?: string; sleepExecute?: number; br
   return parseAtExecute(task.atExecute as string);
 }
 
-// Temporal numbers weekdays from Sunday; the seed's 7 (Sunday) lands on index 0.
+// Temporal numbers weekdays from Sunday; the original gflow's 7 (Sunday) lands on index 0.
 const TEMPORAL_DAYS: readonly DayOfWeek[] = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 
 /**
@@ -202,7 +202,7 @@ export function describeSchedule(s: TaskSchedule, tz: string): string {
 
 /**
  * Seconds between two runs of a schedule (a month counts as its shortest,
- * 28 days): the seed derives a run's default time limit and gflow its
+ * 28 days): the original gflow derives a run's default time limit and gflow its
  * catch-up window from it. `undefined` for once-tasks.
  */
 export function scheduleSpacingSeconds(s: TaskSchedule): number | undefined {

@@ -1,5 +1,5 @@
 /**
- * The alert notifier (the seed's SMS): one message per incident, sent to a
+ * The alert notifier (the original gflow's SMS): one message per incident, sent to a
  * webhook (POST, JSON body) and/or a command (JSON on stdin). A send that
  * fails throws; the caller is a Temporal activity, so Temporal retries with
  * backoff, and receivers dedupe by `incidentId`.

@@ -1,5 +1,5 @@
 /**
- * The one Redis client of a process, shared by every activity (the seed's
+ * The one Redis client of a process, shared by every activity (the original gflow's
  * "connection-pool mode"): ioredis multiplexes one connection, and pipelines
  * batch commands on it.
  */

@@ -1,5 +1,5 @@
 /**
- * The seed's `demo` job with its `oneTask`, ported: a once-task whose
+ * The original gflow's `demo` job with its `oneTask`, ported: a once-task whose
  * items are the enabled games (`assignTask()`), each printing "complete".
  * Start it with `gflow start demo`; `gflow dev` runs it on the embedded default.
  */
@@ -23,6 +23,6 @@ const oneTask = defineTask({
 
 export default defineJob({
   name: 'demo',
-  description: "The seed's demo: one task, one item per game",
+  description: "The original gflow's demo: one task, one item per game",
   registerTask: [oneTask],
 });

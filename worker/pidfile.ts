@@ -2,7 +2,7 @@
  * Pid files of slave daemons: one per user (the run dir is the user's) and
  * per prefix and slave name, created with O_EXCL so two starts cannot both
  * win, and judged stale when their process is gone or its pid now belongs to
- * something else (the seed's "pid files with multi-process and multi-user
+ * something else (the original gflow's "pid files with multi-process and multi-user
  * support").
  */
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * due, turns that into the period that just ended, and runs `taskRun` for
  * that period as a child with a readable id (`<prefix>.<job>.<task>.<period>`).
  * It waits for the child, so the schedule's SKIP overlap policy keeps one
- * run per task at a time (the seed's singleton).
+ * run per task at a time (the original gflow's singleton).
  */
 import { WorkflowExecutionAlreadyStartedError, type TypedSearchAttributes } from '@temporalio/common';
 import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';

@@ -1,5 +1,5 @@
 /**
- * `gflow start|stop|restart <job>`: the master's commands (seed: `master
+ * `gflow start|stop|restart <job>`: the master's commands (the original gflow: `master
  * start demo`). `-t` limits them to some tasks; `--now` fires at once.
  */
 import { Command } from 'commander';
@@ -37,7 +37,7 @@ Examples:
 Examples:
   $ gflow restart report             pause, cancel running runs, unpause
   $ gflow restart report -t online --now
-  $ gflow restart report -d 20150420,20150421          rerun two days (the seed's rerun)
+  $ gflow restart report -d 20150420,20150421          rerun two days (the original gflow's rerun)
   $ gflow restart myjob -d 201504,201505 -t monthly    by month (a task with atExecute m...)
   $ gflow restart myjob -d 2015010,2015020             by ISO week (a trailing 0 tells a week from a month)
   $ gflow restart report -d 20150420 -t active -g 3,7 --now

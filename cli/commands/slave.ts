@@ -1,6 +1,6 @@
 /**
  * `gflow slave start|stop|restart|status`: this host's slave as a daemon
- * (the seed's `slave start|stop|restart`), one pid file per user, prefix and
+ * (the original gflow's `slave start|stop|restart`), one pid file per user, prefix and
  * slave name, logs in a rotating file beside it. `gflow worker` stays the
  * foreground form, for containers and supervisors.
  */

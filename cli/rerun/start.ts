@@ -1,5 +1,5 @@
 /**
- * `gflow restart <job> -d <range>`: the seed's rerun. Validates everything,
+ * `gflow restart <job> -d <range>`: the original gflow's rerun. Validates everything,
  * starts one durable rerun workflow, follows it, and ends with a summary.
  */
 import type { Command } from 'commander';

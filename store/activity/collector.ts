@@ -7,7 +7,7 @@
  * Collectors read it through a consumer group, each message once per group.
  * A message is acknowledged (XACK) only after its event is written, so a
  * collector killed mid-batch leaves its messages pending; the next collector
- * re-claims those idle past `minIdleMs` (XAUTOCLAIM: the seed's "message
+ * re-claims those idle past `minIdleMs` (XAUTOCLAIM: the original gflow's "message
  * compensation") and writes them again. Writing again counts nothing twice
  * because every write is idempotent (activity-writer.ts): set members and
  * bits are facts, and revenue moves only with a new order id.

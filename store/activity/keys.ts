@@ -7,7 +7,7 @@
  * Pay orders are remembered per game, not per day (`<prefix>:act:<game>:orders:<YYYYMM>`,
  * {@link ordersKey}), so an order id counts once whatever day it arrives on.
  * Beside a day's keys the store keeps caches derived from them (window
- * unions `…:<day>:active:u<2^k>`, the new users' runs `…:<day>:new:runs`, a
+ * unions `…:<day>:active:u4` and `u16`, the new users' runs `…:<day>:new:runs`, a
  * set day as a bitmap `…:<day>:active:bits`), which every write deletes for
  * the days it touches: {@link derivedKeysCovering}.
  */
@@ -84,14 +84,15 @@ export class DayKeys {
   }
 
   /**
-   * A cache: the union of the active users of the `2^level` days ending on
-   * this day (level 1 to {@link UNION_LEVELS}), a bitmap built by the store
-   * from two unions of the level below (or two day keys), deleted by every
-   * write to a day it covers ({@link derivedKeysCovering}).
+   * A cache: the union of the active users of the {@link unionSpan}(level)
+   * days ending on this day (level 1: 4 days, `…:active:u4`; level 2: 16,
+   * `…:active:u16`), a bitmap built by the store from four unions of the
+   * level below (or four day keys), deleted by every write to a day it
+   * covers ({@link derivedKeysCovering}).
    */
   activeUnion(level: number): string {
     if (!Number.isInteger(level) || level < 1 || level > UNION_LEVELS) throw new Error(`union level ${describeValue(level)} is not 1..${UNION_LEVELS}`);
-    return this.names.redisKey(...this.base, 'active', `u${2 ** level}`);
+    return this.names.redisKey(...this.base, 'active', `u${unionSpan(level)}`);
   }
 
   /**
@@ -133,28 +134,37 @@ export class DayKeys {
   }
 }
 
-/**
- * Levels of the precomputed window unions: level k covers 2^k days, up to
- * 16 (a sparse table over days). Any window of 2..31 days is the OR of two
- * of them (WAU: two 4-day unions; MAU: two 16-day unions), and building one
- * is a BITOP of two keys, so no BITOP ever has more than 16 sources (Redis's
- * fast path stops there).
- */
-export const UNION_LEVELS = 4;
+/** Unions of a level are the OR of this many of the level below (or of days). */
+export const UNION_FANOUT = 4;
 
 /**
- * Days a level's union lives after it is built (index = level). The daily
- * report reads the 16-day union of 14 days ago (MAU), builds a level-k union
- * from the level-(k-1) union of 2^(k-1) days ago: each level outlives its
- * use by a few days, and a union found missing (a rerun of older days) is
+ * Levels of the precomputed window unions: level 1 covers 4 days, level 2
+ * 16 (a sparse table over days, base 4). Any window of 4..31 days is the OR
+ * of two of them (WAU: the 4 days ending on D and on D − 3; MAU: the 16
+ * ending on D and on D − 14), wider ones of up to 16; building one is a
+ * BITOP of four keys, so no BITOP ever has more than 16 sources (Redis's
+ * fast path stops there). A day costs two builds: its 4-day and 16-day unions.
+ */
+export const UNION_LEVELS = 2;
+
+/** Days a level's unions cover: 4, 16. */
+export function unionSpan(level: number): number {
+  return UNION_FANOUT ** level;
+}
+
+/**
+ * Days a level's union lives after it is built (index = level). A day's
+ * 4-day union is read by WAU 3 days later and by 16-day unions up to 12
+ * days later; its 16-day union by MAU 14 days later: each outlives its use
+ * by a few days, and a union found missing (a rerun of older days) is
  * simply built again. Capped by its sources' own TTLs, so a union never
  * outlives a day it covers.
  */
-export const UNION_TTL_DAYS: readonly number[] = [0, 4, 7, 11, 18];
+export const UNION_TTL_DAYS: readonly number[] = [0, 15, 18];
 
 /**
  * The derived keys whose content depends on `day`'s keys: the window unions
- * of every level ending on `day` … `day + 2^level − 1`, the day's new users'
+ * of every level ending on `day` … `day + span − 1`, the day's new users'
  * runs and its set as a bitmap. A write deletes them after writing the day
  * (see writer.ts): a cache built before the write is deleted, one built
  * after sees it.
@@ -163,9 +173,9 @@ export function derivedKeysCovering(names: Names, game: number, day: string): st
   const own = new DayKeys(names, game, day);
   const keys = [own.newRuns, own.activeBits];
   const ahead = [day];
-  for (let i = 1; i < 2 ** UNION_LEVELS; i++) ahead.push(addDays(day, i));
+  for (let i = 1; i < unionSpan(UNION_LEVELS); i++) ahead.push(addDays(day, i));
   for (let level = 1; level <= UNION_LEVELS; level++) {
-    for (let i = 0; i < 2 ** level; i++) keys.push(new DayKeys(names, game, ahead[i]!).activeUnion(level));
+    for (let i = 0; i < unionSpan(level); i++) keys.push(new DayKeys(names, game, ahead[i]!).activeUnion(level));
   }
   return keys;
 }

@@ -1,5 +1,5 @@
 /**
- * Report notifications (the seed's "message flow: publish/subscribe"): when
+ * Report notifications (the original gflow's "message flow: publish/subscribe"): when
  * a task has finished a report period for a game, gflow publishes one
  * message on the Redis channel {@link reportChannel}, so front ends refresh
  * that game's dashboard instead of polling MySQL.

@@ -11,11 +11,13 @@
  * few bitmaps per query, so that no single command holds Redis for more
  * than a few milliseconds at 10 M users:
  *
- * - **Windows** (WAU, MAU: any run of consecutive days of `active`) are the
- *   OR of two precomputed unions of 2^k days (a sparse table: the union of
- *   the 2, 4, 8 or 16 days ending on a day; MAU = the 16 days ending on D
- *   OR the 16 ending on D − 14). A missing union is built from two of the
- *   level below, one BITOP of two keys at a time, and cached for a few days
+ * - **Windows** (WAU, MAU: any run of 4 or more consecutive days of
+ *   `active`) are the OR of two precomputed unions (a sparse table over
+ *   days, base 4: the union of the 4 and of the 16 days ending on a day;
+ *   WAU = the 4 days ending on D OR the 4 ending on D − 3, MAU = the 16
+ *   ending on D OR the 16 ending on D − 14). A missing union is built from
+ *   four of the level below (or four days), one BITOP of four keys at a
+ *   time, so a new day costs two builds, and is cached for a couple of weeks
  *   (keys.ts `UNION_TTL_DAYS`); every write to a day deletes the unions
  *   that cover it, after writing (writer.ts). So a union that exists is
  *   always the OR of its days as they are now: built before a late event,
@@ -53,7 +55,7 @@ import type { Redis } from 'ioredis';
 import { addDays, dayBounds } from '../../core/day';
 import { usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
-import { activitySettings, DAY_KINDS, DayKeys, scratchKey, UNION_LEVELS, UNION_TTL_DAYS, type ActivitySettings, type DayKind, type Representation } from './keys';
+import { activitySettings, DAY_KINDS, DayKeys, scratchKey, UNION_FANOUT, UNION_TTL_DAYS, unionSpan, type ActivitySettings, type DayKind, type Representation } from './keys';
 import { writeEvents, type WriteSummary } from './writer';
 import { formatAmount, type PlayerEvent } from './events';
 import { describeValue } from '../identifiers';
@@ -65,9 +67,11 @@ export type { WriteSummary } from './writer';
 
 /**
  * Runs of a cohort's bits read one by one; past this the cohort is counted
- * with a whole-bitmap AND (finding 512 runs costs about a millisecond).
+ * with a whole-bitmap AND. Finding a run costs two BITPOS (~4 µs each at
+ * 10 M users, scanning included), so finding 256 about 2 ms, once per day
+ * and cohort; reading them back is cheaper.
  */
-export const MAX_RUNS = 512;
+export const MAX_RUNS = 256;
 
 /** Members of a set scanned per step when a union of sets is built in steps. */
 const SCAN_COUNT = 1000;
@@ -149,8 +153,8 @@ return r[1]
 `);
 
 /**
- * Build one window union. KEYS[1] the union, KEYS[2], KEYS[3] its two
- * sources: day keys (ARGV[1] = '1'; then KEYS[4], KEYS[5] are their
+ * Build one window union. KEYS[1] the union, KEYS[2 .. n+1] its n sources
+ * (ARGV[3]): day keys (ARGV[1] = '1'; then KEYS[n+2 .. 2n+1] are their
  * `activeBits` caches, read for a set day) or unions of the level below.
  * ARGV[2] the TTL cap (ms); the union never outlives a source. Returns 1
  * built, 0 a source union is missing (a write deleted it meanwhile: build
@@ -159,12 +163,13 @@ return r[1]
  * would take BITOP off its fast path); an empty union is kept as "".
  */
 const BUILD = new LuaScript(`
+local n = tonumber(ARGV[3])
 local srcs, lives = {}, {}
-for i = 2, 3 do
+for i = 2, n + 1 do
   local k = KEYS[i]
   local t = redis.call('TYPE', k).ok
   if t == 'set' then
-    k = KEYS[i + 2]
+    k = KEYS[i + n]
     t = redis.call('TYPE', k).ok
     if t == 'none' then return 2 end
   end
@@ -175,7 +180,7 @@ for i = 2, 3 do
     return 0
   end
 end
-if #srcs == 2 then redis.call('BITOP', 'OR', KEYS[1], srcs[1], srcs[2])
+if #srcs >= 2 then redis.call('BITOP', 'OR', KEYS[1], unpack(srcs))
 elseif #srcs == 1 then redis.call('COPY', srcs[1], KEYS[1], 'REPLACE')
 else redis.call('SET', KEYS[1], '') end
 local ttl = tonumber(ARGV[2])
@@ -365,7 +370,7 @@ export interface Retention {
   readonly retained: number[];
 }
 
-/** One window union: the active users of the 2^level days ending on `day`. */
+/** One window union: the active users of the unionSpan(level) days (4, 16) ending on `day`. */
 interface UnionNode {
   readonly level: number;
   readonly day: string;
@@ -497,8 +502,9 @@ export class ActivityStore {
    * turned into bits, or unions deleted under us again and again.
    */
   private async windowCount(game: number, end: string, width: number): Promise<number | null> {
-    const level = Math.min(UNION_LEVELS, Math.floor(Math.log2(width)));
-    const span = 2 ** level;
+    const level = width >= unionSpan(2) ? 2 : width >= unionSpan(1) ? 1 : 0;
+    if (level === 0) return null; // 2 or 3 days: one BITOP of the days themselves
+    const span = unionSpan(level);
     const tops: UnionNode[] = [];
     for (let back = 0; ; back += span) {
       const shift = Math.min(back, width - span);
@@ -556,7 +562,7 @@ export class ActivityStore {
     if (missing.every((n) => exists.has(this.unionKey(game, n)))) return true;
     const ordered = [...toBuild.values()].sort((a, b) => a.level - b.level);
     // Set days under the lowest level (a game below the threshold, or one that crossed it) are turned into bits first.
-    const days = [...new Set(ordered.filter((n) => n.level === 1).flatMap((n) => [n.day, addDays(n.day, -1)]))];
+    const days = [...new Set(ordered.filter((n) => n.level === 1).flatMap((n) => dayKeysOf(n)))];
     if (days.length > 0) {
       const dayKeys = days.map((d) => new DayKeys(this.names, game, d));
       const flags = ((await UNCONVERTED.run(this.redis, dayKeys.flatMap((k) => [k.kind('active'), k.activeBits]))) as number[]).map(Number);
@@ -569,12 +575,12 @@ export class ActivityStore {
       for (const n of chunk) {
         let sources: string[];
         if (n.level === 1) {
-          const [a, b] = [new DayKeys(this.names, game, n.day), new DayKeys(this.names, game, addDays(n.day, -1))];
-          sources = [a.kind('active'), b.kind('active'), a.activeBits, b.activeBits];
+          const days = dayKeysOf(n).map((d) => new DayKeys(this.names, game, d));
+          sources = [...days.map((k) => k.kind('active')), ...days.map((k) => k.activeBits)];
         } else {
           sources = unionSources(n).map((s) => this.unionKey(game, s));
         }
-        BUILD.queue(trip, [this.unionKey(game, n), ...sources], [n.level === 1 ? 1 : 0, UNION_TTL_DAYS[n.level]! * 86_400_000]);
+        BUILD.queue(trip, [this.unionKey(game, n), ...sources], [n.level === 1 ? 1 : 0, UNION_TTL_DAYS[n.level]! * 86_400_000, UNION_FANOUT]);
       }
       const codes = ((await trip.exec()) ?? []).slice(1).map(([err, code]) => {
         if (err) throw err;
@@ -649,12 +655,15 @@ export class ActivityStore {
   }
 }
 
-/** The two unions (of the level below) a union is the OR of. */
+/** The unions of the level below a union is the OR of (level 2 and up). */
 function unionSources(n: UnionNode): UnionNode[] {
-  return [
-    { level: n.level - 1, day: n.day },
-    { level: n.level - 1, day: addDays(n.day, -(2 ** (n.level - 1))) },
-  ];
+  const step = unionSpan(n.level - 1);
+  return Array.from({ length: UNION_FANOUT }, (_, i) => ({ level: n.level - 1, day: addDays(n.day, -i * step) }));
+}
+
+/** The days a level-1 union is the OR of. */
+function dayKeysOf(n: UnionNode): string[] {
+  return Array.from({ length: UNION_FANOUT }, (_, i) => addDays(n.day, -i));
 }
 
 /** Whether `days` are consecutive calendar days, oldest first (checked day keys: date arithmetic on UTC midnights). */

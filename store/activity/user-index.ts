@@ -1,5 +1,5 @@
 /**
- * The user-id → dense-index map of a game: a Redis hash (the seed's "cache
+ * The user-id → dense-index map of a game: a Redis hash (the original gflow's "cache
  * keys in hash tables"), indexes 0, 1, 2, ... in order of first sight. Bitmaps
  * set the bit at a user's index, so indexes must be dense (no holes: a hole is
  * a wasted bit in every day's bitmap) and unique (two users on one bit would

@@ -1,5 +1,5 @@
 /**
- * Runtime configuration in Redis, landed in MySQL (the seed's "data flow"):
+ * Runtime configuration in Redis, landed in MySQL (the original gflow's "data flow"):
  * `gflow config get|set` read and write one Redis hash, front ends may too;
  * the `ingest.landConfig` task copies changed values into
  * `<prefix>_meta.config` every minute, and after a Redis flush refills the

@@ -1,5 +1,5 @@
 /**
- * A task's consistency checks (seed business point 4), evaluated in SQL over
+ * A task's consistency checks (the original gflow's business point 4), evaluated in SQL over
  * the rows a run's period owns. Only offending rows leave MySQL, and at most
  * {@link MAX_ROWS_PER_CHECK} of them per check: a broken job must not turn a
  * check into a table dump.

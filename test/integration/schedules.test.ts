@@ -1,7 +1,7 @@
 /**
  * Against a real dev server: each schedule form becomes a Temporal Schedule
  * with the expected fire times, and start/stop/restart/--now change
- * Temporal's state as the seed's master commands did.
+ * Temporal's state as the original gflow's master commands did.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -20,7 +20,7 @@ function assertUsage(fn: () => unknown, ...fragments: string[]): void {
 }
 
 describe('parseAtExecute', () => {
-  test('the five seed examples', () => {
+  test("the original gflow's five examples", () => {
     assert.deepEqual(parseAtExecute('w1d2'), { kind: 'calendar', spec: 'w1d2', unit: 'week', point: { dayOfWeek: 1, hour: 2, minute: 0, second: 0 } });
     assert.deepEqual(parseAtExecute('d2H30'), { kind: 'calendar', spec: 'd2H30', unit: 'day', point: { hour: 2, minute: 30, second: 0 } });
     assert.deepEqual(parseAtExecute('m1d3'), { kind: 'calendar', spec: 'm1d3', unit: 'month', point: { dayOfMonth: 1, hour: 3, minute: 0, second: 0 } });
