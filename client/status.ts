@@ -10,6 +10,8 @@ import { Names } from '../core/names';
 import { searchAttributes } from '../core/search-attributes';
 import { describeSchedule } from '../core/schedule';
 import { judgeVersions } from '../core/versions';
+import type { RunProgress } from '../activities/types';
+import { progressQuery } from '../workflows/messages';
 import type { Config } from '../infra/config';
 import type { Pool } from '../infra/mysql';
 import type { Outcome } from '../core/outcome';
@@ -28,7 +30,8 @@ export interface TaskStatus {
   /** The schedule in words: "Mondays at 02:00 (UTC)". */
   readonly when: string;
   readonly schedule?: ScheduleState;
-  readonly running: Array<{ id: string; period?: string; startedAt: string }>;
+  /** Runs going now, with items done / total as the run answers its progress query. */
+  readonly running: Array<{ id: string; period?: string; startedAt: string; progress?: RunProgress }>;
   /** The last finished run started by the schedule or `gflow start`, from the ledger. */
   readonly last?: LastRun;
   /** The last finished rerun (or retry) of one of its periods, from the ledger. */
@@ -115,7 +118,9 @@ export class StatusReader {
     const query = `${this.names.runsQuery(job, { tasks: [task], running: true })} AND WorkflowType = 'taskRun'`;
     for await (const run of this.client.workflow.list({ query })) {
       const period = run.typedSearchAttributes.get(searchAttributes.period);
-      out.push({ id: run.workflowId, ...(period !== undefined && { period: String(period) }), startedAt: run.startTime.toISOString() });
+      // A run not yet past its first workflow task (or just finishing) does not answer: shown without progress.
+      const progress = await this.client.workflow.getHandle(run.workflowId, run.runId).query(progressQuery).catch(() => undefined);
+      out.push({ id: run.workflowId, ...(period !== undefined && { period: String(period) }), startedAt: run.startTime.toISOString(), ...(progress && { progress }) });
     }
     return out;
   }

@@ -42,7 +42,7 @@ marked "!" and named in a warning: redeploy it.`)
         tasks.map((t) => [
           `${t.job}.${t.task}`,
           t.schedule ? `${t.schedule.state}${t.schedule.nextRuns[0] ? ` → ${t.schedule.nextRuns[0]}` : ''}` : 'once',
-          t.running.map((r) => r.period ?? r.id).join(', ') || '-',
+          t.running.map(runningText).join(', ') || '-',
           t.last ? `${t.last.period} ${outcomeWords(t.last.outcome)}` : '-',
           t.last ? `${t.last.itemsOk}/${t.last.itemsTotal}` : '-',
           t.last?.failed.map((f) => f.label).join(', ') || '-',
@@ -75,4 +75,12 @@ marked "!" and named in a warning: redeploy it.`)
         print(`all slaves run this checkout's code (${buildId})`);
       }
     });
+}
+
+/** `20261124 (120/500 items, 3m12s)`: a running run as top shows it. */
+function runningText(r: TaskStatus['running'][number]): string {
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(r.startedAt)) / 1000));
+  const elapsed = seconds >= 60 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s` : `${seconds}s`;
+  const items = r.progress ? `${r.progress.done}/${r.progress.total} items${r.progress.failed ? `, ${r.progress.failed} failed` : ''}, ` : '';
+  return `${r.period ?? r.id} (${items}${elapsed})`;
 }

@@ -11,6 +11,7 @@ import type { RunSummary } from '../../activities/types';
 import { rerunPlan, restoreSteps } from '../../client/rerun-history';
 import { planRerun, startRerun } from '../../client/reruns';
 import { JobControl } from '../../client/control';
+import { StatusReader } from '../../client/status';
 import { loadJobs } from '../../infra/jobs';
 import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
@@ -86,6 +87,13 @@ describe('the ledger records truthful outcomes', { timeout: 180_000 }, () => {
     await withSlaves(stack.config, ['s1'], async () => {
       const upRun = await start('lg', 'up', '20261002');
       await until('up to be running in the ledger', async () => (await listRuns(mysql(), stack.names, { job: 'lg', task: 'up', periodKey: '20261002' }))[0]);
+      // What `gflow top` shows of it meanwhile: items done / total as the run answers.
+      const reader = new StatusReader(stack.env.client, stack.config);
+      const shown = await until('top to show its item running', async () => {
+        const running = (await reader.task('lg', registry.task('lg', 'up'), { runs: true })).running[0];
+        return running?.progress?.total === 1 ? running : undefined;
+      });
+      assert.deepEqual([shown.period, shown.progress], ['20261002', { total: 1, done: 0, failed: 0 }]);
       const control = new JobControl(stack.env.client, stack.config);
       await control.stop('lg', registry.tasks('lg', ['up']));
       await assert.rejects(upRun.result(), WorkflowFailedError);
