@@ -9,7 +9,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 // Type-only: the worker package costs ~0.6 s to load, and only slaves need it (loaded in connectWorker).
 import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { failure, usageError } from '../core/errors';
+import { failure } from '../core/errors';
 import { searchAttributeIndexedTypes, searchAttributeTypes } from '../core/search-attributes';
 import type { Config } from './config';
 
@@ -62,13 +62,11 @@ export async function connectWorker(config: Config): Promise<NativeConnection> {
  * a run would fail its first workflow task (setting `GflowOutcome`) and hang.
  * @throws UserError naming the missing attributes and `gflow setup`.
  */
-export async function assertSearchAttributes(connection: Pick<NativeConnection, 'operatorService'>, config: Config): Promise<void> {
+export async function assertSearchAttributes(connection: Pick<NativeConnection, 'operatorService'> | Pick<Connection, 'operatorService'>, config: Config): Promise<void> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });
   const missing = Object.keys(searchAttributeTypes).filter((name) => !(name in (existing.customAttributes ?? {})));
   if (missing.length > 0) {
-    throw usageError(
-      `Temporal namespace ${config.temporalNamespace} at ${temporalAddress(config)} lacks gflow's search attributes ${missing.join(', ')}: run gflow setup`,
-    );
+    throw failure(`Temporal namespace ${config.temporalNamespace} at ${temporalAddress(config)} lacks gflow's search attributes ${missing.join(', ')}: run gflow setup`);
   }
 }
 

@@ -65,10 +65,10 @@ export function lifecycleCommand(verb: Verb): Command {
     const { config, log } = cliContext(this);
     const by = lazyImport('infra/who').startedBy(options.reason);
     const tasks = lazyImport('infra/jobs').loadJobs(config.jobsDir).tasks(job, options.tasks ?? []);
-    const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
+    const { checkReadyToRun, withClient } = lazyImport('client/connect');
     const { JobControl } = lazyImport('client/control');
     const actions = await withClient(config, async (client) => {
-      if (verb !== 'stop') await warnIfNoSlaves(client, config, log);
+      if (verb !== 'stop') await checkReadyToRun(client, config, log);
       const control = new JobControl(client, config);
       if (verb === 'stop') return control.stop(job, tasks);
       return control[verb](job, tasks, { now: options.now, by });

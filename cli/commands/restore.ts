@@ -23,9 +23,9 @@ Examples:
       const registry = lazyImport('infra/jobs').loadJobs(config.jobsDir);
       const { planRestore, startRestore } = lazyImport('client/restore');
       const planned = await planRestore(lazyImport('infra/mysql').getMysql(config.mysqlUrl), config, rerunId, (job) => registry.tasks(job), options.period);
-      const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
+      const { checkReadyToRun, withClient } = lazyImport('client/connect');
       await withClient(config, async (client) => {
-        await warnIfNoSlaves(client, config, log);
+        await checkReadyToRun(client, config, log);
         const outcome = await (await startRestore(client, config, planned, by, options.period)).result();
         if (options.json) return printJson(outcome);
         print(`rerun ${rerunId}: restored ${outcome.periods} period(s): ${outcome.restored} rows put back, ${outcome.deleted} recomputed rows removed`);

@@ -58,11 +58,11 @@ export async function launchRerun(command: Command, input: RerunInput, tasks: re
   const { config, log } = cliContext(command);
   if (options.dryRun) return printImpact(config, input, tasks, options.json);
   const { runningReruns, startRerun } = lazyImport('client/reruns');
-  const { warnIfNoSlaves, withClient } = lazyImport('client/connect');
+  const { checkReadyToRun, withClient } = lazyImport('client/connect');
   const { temporalAddress } = lazyImport('infra/temporal');
   const job = input.job;
   await withClient(config, async (client) => {
-    await warnIfNoSlaves(client, config, log);
+    await checkReadyToRun(client, config, log);
     if (!options.now) await waitForSlot(() => runningReruns(client, config, job), log.info);
     const handle = await startRerun(client, config, input);
     const periods = lazyImport('workflows/rerun').planSteps(input.tasks).length;

@@ -4,7 +4,7 @@
  * with the same refusal when a once-task already runs.
  */
 import type { FastifyInstance } from 'fastify';
-import { warnIfNoSlaves } from '../../client/connect';
+import { checkReadyToRun } from '../../client/connect';
 import { JobControl } from '../../client/control';
 import { captureWarnings, type ConsoleContext } from '../context';
 import { ApiError } from '../errors';
@@ -33,7 +33,7 @@ export function controlRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const by = await consoleUser(b.reason);
       const client = await ctx.temporal();
       const { log, said } = captureWarnings();
-      if (verb !== 'stop') await warnIfNoSlaves(client, ctx.config, log);
+      if (verb !== 'stop') await checkReadyToRun(client, ctx.config, log);
       const control = new JobControl(client, ctx.config);
       const actions = verb === 'stop' ? await control.stop(job, tasks) : await control[verb](job, tasks, { now: b.now === true, by });
       const refused = actions.filter((a) => a.refused);

@@ -7,7 +7,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { warnIfNoSlaves } from '../../client/connect';
+import { checkReadyToRun } from '../../client/connect';
 import { rerunImpact } from '../../client/dry-run';
 import { scheduleCreated, taskMatrix } from '../../client/matrix';
 import { planRerun, planRetry, runningReruns, startRerun } from '../../client/reruns';
@@ -169,7 +169,7 @@ export function rerunsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       return { dryRun: true, rerunId: input.rerunId, kind: input.kind ?? 'rerun', periods: steps, impact, waitsFor: others };
     }
     const { log, said } = warnings();
-    await warnIfNoSlaves(client, config, log);
+    await checkReadyToRun(client, config, log);
     await startRerun(client, config, input);
     return { dryRun: false, rerunId: input.rerunId, kind: input.kind ?? 'rerun', periods: steps, waitsFor: others, warnings: said, links: { workflow: ctx.links().workflow(input.rerunId) } };
   };
@@ -340,7 +340,7 @@ export function rerunsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const by = await consoleUser(b.reason);
       const client = await ctx.temporal();
       const { log, said } = warnings();
-      await warnIfNoSlaves(client, config, log);
+      await checkReadyToRun(client, config, log);
       await about('rerun', () => startRestore(client, config, planned, by, b.period));
       reply.code(202);
       return { dryRun: false, restoreId, steps: rows, warnings: said, links: { workflow: ctx.links().workflow(restoreId) } };

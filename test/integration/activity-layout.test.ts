@@ -150,7 +150,7 @@ describe('late events, a player active before registering (hand-checked)', () =>
       assert.deepEqual(flat(model.row('20261130')), expected[0], 'the model agrees with the hand count');
       if (label === 'bitmaps') {
         // The caches the row built: the 16-day unions of D and D−14, the cohort runs.
-        for (const day of ['20261130', '20261116']) assert.ok(await exists(new DayKeys(world.names, game, day).activeUnion(4)), day);
+        for (const day of ['20261130', '20261116']) assert.ok(await exists(new DayKeys(world.names, game, day).activeUnion(2)), day);
         // b got index 0 in batch 0, before registering; batch 1 handed its registering players theirs first: f 2, d 3, c 4, a 5.
         assert.equal(await runsOf(new DayKeys(world.names, game, '20261127').newRuns), '0 1 4 5', 'cohort 27 Nov: b and c, two 1-bit runs');
       }
@@ -158,8 +158,8 @@ describe('late events, a player active before registering (hand-checked)', () =>
       model.add(b[2]!);
       if (label === 'bitmaps') {
         // 10 Nov was written: every union covering it is gone, and so is D's.
-        assert.equal(await exists(new DayKeys(world.names, game, '20261116').activeUnion(4)), false);
-        assert.equal(await exists(new DayKeys(world.names, game, '20261130').activeUnion(4)), false);
+        assert.equal(await exists(new DayKeys(world.names, game, '20261116').activeUnion(2)), false);
+        assert.equal(await exists(new DayKeys(world.names, game, '20261130').activeUnion(2)), false);
         assert.equal(await exists(new DayKeys(world.names, game, '20261129').newRuns), false, 'i joined cohort 29 Nov');
         assert.equal(await exists(new DayKeys(world.names, game, '20261127').newRuns), true, 'nobody joined cohort 27 Nov');
       }

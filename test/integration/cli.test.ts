@@ -139,6 +139,12 @@ describe('gflow setup on a cluster without gflow\'s search attributes', () => {
     await assert.rejects(createSlave({ config, slave: 'early', shutdownGraceSeconds: 1 }), /lacks gflow's search attributes .*GflowOutcome.*: run gflow setup/);
   });
 
+  test('gflow start before setup says to run gflow setup, in one line', async () => {
+    const started = await gflow(['start', 'sched', '-t', 'daily'], cliEnv(config));
+    assert.equal(started.code, 1, started.stderr);
+    assert.match(started.stderr, /^gflow: Temporal namespace default at .* lacks gflow's search attributes .*GflowOutcome.*: run gflow setup\n$/);
+  });
+
   test('registers the search attributes and migrates MySQL; a second run changes nothing', async () => {
     const first = await gflow(['setup'], cliEnv(config));
     assert.equal(first.code, 0, first.stderr);

@@ -119,7 +119,7 @@ describe('activity store', () => {
     const text = await world.redis.eval(`return table.concat(cmsgpack.unpack(redis.call('GET', KEYS[1])), ' ')`, 1, runs);
     assert.equal(text, '0 3', 'a, b, c: indexes 0 to 2, one run');
     const [unionTtl, runsTtl, dayTtl] = await Promise.all([world.redis.pttl(union), world.redis.pttl(runs), world.redis.pttl(`${world.names.prefix}:act:2:20261101:new`)]);
-    assert.ok(unionTtl > 0 && unionTtl <= UNION_TTL_DAYS[4]! * 86_400_000, `union TTL ${unionTtl}`);
+    assert.ok(unionTtl > 0 && unionTtl <= UNION_TTL_DAYS[2]! * 86_400_000, `union TTL ${unionTtl}`);
     assert.ok(runsTtl > 0 && runsTtl <= dayTtl, `runs TTL ${runsTtl}, day TTL ${dayTtl}`);
     // A write to 1 Nov drops the cohort's runs and every union covering 1 Nov; a count rebuilds them, equal.
     assert.equal(await world.redis.exists(`${world.names.prefix}:act:2:20261104:active:u4`), 1);
