@@ -1,6 +1,6 @@
 /**
- * Ingestion of JSON-lines event files (and stdin): streamed line by line
- * with readline, so a 10 GB file needs no more memory than a batch; parsed,
+ * Ingestion of JSON-lines event files (and stdin): streamed chunk by chunk
+ * and split into lines (lines.ts), so a 10 GB file needs no more memory than a batch; parsed,
  * validated, and written in batches of pipelined commands, one batch in
  * flight while the next is parsed. A malformed line is skipped, counted and
  * reported with its line number, and never stops the rest. Writes are
@@ -8,7 +8,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { messageOf, usageError } from '../../core/errors';
@@ -16,6 +15,8 @@ import type { Names } from '../../core/names';
 import { UnreachableError } from '../../infra/redis';
 import { activitySettings, type ActivitySettings } from './keys';
 import { writeEvents, type WriteSummary } from './writer';
+import { KnownIndexes } from './known-indexes';
+import { lineBatches } from './lines';
 import { LocalDays, parseEventLine, type PlayerEvent, type ZoneFor } from './events';
 
 export interface IngestOptions {
@@ -77,6 +78,8 @@ export interface RoutedResult {
  */
 export class RoutedWriter {
   readonly settings: ActivitySettings;
+  /** Per Redis, the users whose indexes this writer has been told (known-indexes.ts). */
+  private readonly known = new Map<Redis, KnownIndexes>();
 
   constructor(
     private readonly names: Names,
@@ -84,6 +87,12 @@ export class RoutedWriter {
     settings: Partial<ActivitySettings> = {},
   ) {
     this.settings = activitySettings(settings);
+  }
+
+  private knownOf(redis: Redis): KnownIndexes {
+    let known = this.known.get(redis);
+    if (!known) this.known.set(redis, (known = new KnownIndexes()));
+    return known;
   }
 
   async write(events: readonly PlayerEvent[]): Promise<RoutedResult> {
@@ -95,7 +104,7 @@ export class RoutedWriter {
       else groups.set(redis, [e]);
     }
     const entries = [...groups];
-    const outcomes = await Promise.allSettled(entries.map(([redis, list]) => writeEvents(redis, this.names, list, this.settings)));
+    const outcomes = await Promise.allSettled(entries.map(([redis, list]) => writeEvents(redis, this.names, list, this.settings, this.knownOf(redis))));
     const failed = new Map<number, string>();
     const unreachable = new Set<number>();
     let newOrders = 0;
@@ -156,7 +165,7 @@ export async function ingestFiles(paths: readonly string[], options: IngestOptio
 
 /**
  * Ingest one stream of JSON lines into `report` (a new one by default).
- * Memory stays bounded: readline pauses the input while a batch is written.
+ * Memory stays bounded: the input is not read while a batch is written.
  */
 export async function ingestStream(input: Readable, source: string, options: IngestOptions, report: IngestReport = emptyReport([source])): Promise<IngestReport> {
   const writer = new RoutedWriter(options.names, options.redisFor, options.settings);
@@ -191,33 +200,35 @@ export async function ingestStream(input: Readable, source: string, options: Ing
     inflight.catch(() => undefined);
   };
 
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  const batches = lineBatches(input);
   let lineNo = 0;
   try {
-    for await (const line of lines) {
-      lineNo++;
-      if (line.trim() === '') continue;
-      report.lines++;
-      const parsed = parseEventLine(line, options.zoneFor, days);
-      if (!parsed.ok) {
-        report.rejected++;
-        if (report.rejections.length < maxReported) report.rejections.push({ source, line: lineNo, reason: parsed.reason });
-        continue;
+    for await (const lines of batches) {
+      for (const line of lines) {
+        lineNo++;
+        if (line.trim() === '') continue;
+        report.lines++;
+        const parsed = parseEventLine(line, options.zoneFor, days);
+        if (!parsed.ok) {
+          report.rejected++;
+          if (report.rejections.length < maxReported) report.rejections.push({ source, line: lineNo, reason: parsed.reason });
+          continue;
+        }
+        report.accepted++;
+        report.byGame[parsed.event.game] = (report.byGame[parsed.event.game] ?? 0) + 1;
+        const error = down.size === 0 ? undefined : down.get(options.redisFor(parsed.event.game));
+        if (error !== undefined) {
+          setAside(parsed.event.game, error);
+          continue;
+        }
+        batch.push(parsed.event);
+        if (batch.length >= batchSize) await flush();
       }
-      report.accepted++;
-      report.byGame[parsed.event.game] = (report.byGame[parsed.event.game] ?? 0) + 1;
-      const error = down.size === 0 ? undefined : down.get(options.redisFor(parsed.event.game));
-      if (error !== undefined) {
-        setAside(parsed.event.game, error);
-        continue;
-      }
-      batch.push(parsed.event);
-      if (batch.length >= batchSize) await flush();
     }
     await flush();
     await inflight;
   } finally {
-    lines.close();
+    await batches.return(undefined);
   }
   return report;
 }

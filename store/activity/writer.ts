@@ -46,6 +46,7 @@ import type { Names } from '../../core/names';
 import { DayKeys, derivedKeysCovering, ordersKey, type ActivitySettings, type Representation } from './keys';
 import type { PlayerEvent } from './events';
 import { execPipeline, LuaScript } from './lua';
+import { ASSIGN_NEW_INDEXES, type KnownIndexes } from './known-indexes';
 import { ASSIGN_CHUNK, ASSIGN_INDEXES, userIndexKey } from './user-index';
 
 /**
@@ -166,11 +167,22 @@ export interface WriteSummary {
 /** A key's pending members: user ids for a set, indexes for a bitmap. */
 type Pending = { repr: 'set'; members: Set<string>; ttl: number } | { repr: 'bitmap'; bits: Set<number>; ttl: number };
 
+/** User id → dense index, as far as a batch needs it. */
+type IndexOf = Pick<ReadonlyMap<string, number>, 'get'>;
+
 /**
  * Write `events` (any games, any days) to `redis`. The caller routes events
- * of games with their own Redis to that Redis.
+ * of games with their own Redis to that Redis. `known`, kept by the caller
+ * across the batches of one ingest into this Redis, spares resending users
+ * whose index it has already been told (known-indexes.ts): the same writes.
  */
-export async function writeEvents(redis: Redis, names: Names, events: readonly PlayerEvent[], settings: ActivitySettings): Promise<WriteSummary> {
+export async function writeEvents(
+  redis: Redis,
+  names: Names,
+  events: readonly PlayerEvent[],
+  settings: ActivitySettings,
+  known?: KnownIndexes,
+): Promise<WriteSummary> {
   if (events.length === 0) return { events: 0, newOrders: 0, duplicateOrders: 0 };
   const byGame = new Map<number, Map<string, PlayerEvent[]>>();
   /** Each game's pay events in arrival order: the first arrival of an order keeps it. */
@@ -190,25 +202,43 @@ export async function writeEvents(redis: Redis, names: Names, events: readonly P
 
   // Round trip 1: indexes, then representations (after, so a game crossing the threshold is seen).
   const first = redis.pipeline();
-  ASSIGN_INDEXES.load(first);
+  (known ? ASSIGN_NEW_INDEXES : ASSIGN_INDEXES).load(first);
   DECIDE.load(first);
-  const plans: Array<{ game: number; users: string[]; chunks: number; days: string[] }> = [];
+  const plans: Array<{ game: number; users: string[]; chunks: number; days: string[]; known?: ReadonlyMap<string, number> }> = [];
   for (const [game, days] of byGame) {
     // Registering players first, day by day: the new players of a day in one batch get consecutive
     // indexes, so a day's cohort is a run of bits (or a few), which the store counts by ranges.
     const users = new Set<string>();
     for (const day of [...days.keys()].sort()) for (const e of days.get(day)!) if (e.type === 'register') users.add(e.user);
     for (const list of days.values()) for (const e of list) users.add(e.user);
-    const plan = { game, users: [...users], chunks: 0, days: [...days.keys()] };
+    const remembered = known?.of(game);
+    // Only users not known yet are sent: in the same order, so new ones get the same indexes.
+    const plan = { game, users: remembered && remembered.size > 0 ? [...users].filter((u) => !remembered.has(u)) : [...users], chunks: 0, days: [...days.keys()], known: remembered };
     const indexKey = userIndexKey(names, game);
     for (let i = 0; i < plan.users.length; i += ASSIGN_CHUNK, plan.chunks++) {
-      ASSIGN_INDEXES.queue(first, [indexKey], plan.users.slice(i, i + ASSIGN_CHUNK));
+      if (remembered) ASSIGN_NEW_INDEXES.queue(first, [indexKey], [remembered.size, ...plan.users.slice(i, i + ASSIGN_CHUNK)]);
+      else ASSIGN_INDEXES.queue(first, [indexKey], plan.users.slice(i, i + ASSIGN_CHUNK));
     }
     DECIDE.queue(first, [indexKey, ...plan.days.map((d) => new DayKeys(names, game, d).repr)], [settings.threshold, ttlSeconds(settings.ttlDays)]);
     plans.push(plan);
   }
   const results = await execPipeline(first);
   let at = 2; // the two script loads
+  if (known) {
+    // A game's index hash holds fewer users than remembered: it was lost. Forget, and write as if never known.
+    let stale = false;
+    for (const plan of plans) {
+      for (let c = 0; c < plan.chunks; c++) {
+        if (!Array.isArray(results[at++])) {
+          stale = true;
+          known.forget(plan.game);
+        }
+      }
+      at++;
+    }
+    if (stale) return writeEvents(redis, names, events, settings, known);
+    at = 2;
+  }
 
   // Round trip 2: the writes, aggregated per key.
   const second = redis.pipeline();
@@ -219,29 +249,48 @@ export async function writeEvents(redis: Redis, names: Names, events: readonly P
   const onlineTtl = ttlSeconds(settings.onlineTtlDays);
   const bucketSeconds = settings.bucketMinutes * 60;
   for (const plan of plans) {
-    const index = new Map<string, number>();
+    const fresh = new Map<string, number>();
     let u = 0;
-    for (let c = 0; c < plan.chunks; c++) for (const i of results[at++] as number[]) index.set(plan.users[u++]!, i);
+    for (let c = 0; c < plan.chunks; c++) {
+      for (const i of results[at++] as number[]) {
+        const user = plan.users[u++]!;
+        fresh.set(user, i);
+        known?.remember(plan.game, user, i);
+      }
+    }
+    const remembered = plan.known;
+    const index: IndexOf = remembered ? { get: (user) => fresh.get(user) ?? remembered.get(user) } : fresh;
     const reprs = results[at++] as Representation[];
     const reprOf = new Map(plan.days.map((day, d) => [day, reprs[d]!]));
     const days = byGame.get(plan.game)!;
-    plan.days.forEach((day) => {
+    for (const day of plan.days) {
       const keys = new DayKeys(names, plan.game, day);
       const repr = reprOf.get(day)!;
-      const add = (key: string, user: string, keyTtl: number) => {
+      // A key's entry is made at its first member, as before: the pipeline's command order is unchanged.
+      const entry = (key: string, keyTtl: number): Pending => {
         let p = pending.get(key);
         if (!p) pending.set(key, (p = repr === 'set' ? { repr, members: new Set(), ttl: keyTtl } : { repr, bits: new Set(), ttl: keyTtl }));
+        return p;
+      };
+      // Key names are built once per game-day (and bucket), not per event.
+      let active: Pending | undefined;
+      let fresh: Pending | undefined;
+      const online: Array<Pending | undefined> = [];
+      const add = (p: Pending, user: string) => {
         if (p.repr === 'set') p.members.add(user);
         else p.bits.add(index.get(user)!);
       };
       for (const e of days.get(day)!) {
         // A pay event's user is active and a payer only if its order counts on this day: PAY decides.
         if (e.type === 'pay') continue;
-        add(keys.kind('active'), e.user, ttl);
-        if (e.type === 'register') add(keys.kind('new'), e.user, ttl);
-        else if (e.type === 'online') add(keys.online(Math.floor(e.secondOfDay / bucketSeconds)), e.user, onlineTtl);
+        add((active ??= entry(keys.kind('active'), ttl)), e.user);
+        if (e.type === 'register') add((fresh ??= entry(keys.kind('new'), ttl)), e.user);
+        else if (e.type === 'online') {
+          const bucket = Math.floor(e.secondOfDay / bucketSeconds);
+          add((online[bucket] ??= entry(keys.online(bucket), onlineTtl)), e.user);
+        }
       }
-    });
+    }
     const pays = paysByGame.get(plan.game) ?? [];
     for (let i = 0; i < pays.length; i += PAYS_PER_CALL) {
       const call = payCall(names, plan.game, pays.slice(i, i + PAYS_PER_CALL), reprOf, index, ttl);
@@ -271,7 +320,7 @@ function payCall(
   game: number,
   pays: readonly PlayerEvent[],
   reprOf: ReadonlyMap<string, Representation>,
-  index: ReadonlyMap<string, number>,
+  index: IndexOf,
   ttl: number,
 ): { keys: string[]; args: Array<string | number> } {
   const days = [...new Set(pays.map((e) => e.day))];
