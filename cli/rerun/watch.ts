@@ -20,8 +20,12 @@ export async function watchRerun(handle: WorkflowHandle<typeof rerun>, out: Node
     process.once('SIGINT', detach);
   });
   const finished = handle.result().then((result): WatchOutcome => ({ kind: 'finished', result }));
+  // One poll at a time, and the last one awaited before returning: the caller closes the
+  // connection next, and a query still retrying on a closed channel would crash the process.
+  let polling: Promise<void> | undefined;
   const timer = setInterval(() => {
-    handle
+    if (polling) return;
+    polling = handle
       .query(rerunProgressQuery)
       .then(async (p) => ({ p, items: await itemsInRunningPeriods(handle, p.running) }))
       .then(({ p, items }) => {
@@ -31,12 +35,16 @@ export async function watchRerun(handle: WorkflowHandle<typeof rerun>, out: Node
         out.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
       })
       // The first workflow task may not have run yet, or the run is continuing as new: try again next tick.
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => {
+        polling = undefined;
+      });
   }, 1000);
   try {
     return await Promise.race([finished, detached]);
   } finally {
     clearInterval(timer);
+    await polling;
     process.removeListener('SIGINT', detach);
     if (tty && lastLine) out.write('\n');
   }
