@@ -63,7 +63,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Redis } from 'ioredis';
 import { Names } from '../core/names';
 import { DayKeys, UNION_LEVELS } from '../store/activity/keys';
-import { addDays, ActivityStore } from '../store/activity/store';
+import { addDays, ActivityStore, INTERSECTION } from '../store/activity/store';
 import { LuaScript } from '../store/activity/lua';
 import { userIndexKey } from '../store/activity/user-index';
 import { activeFigures, retentionCells, RETENTION_DAYS, type ActiveFigures, type CohortCell } from '../jobs/report/compute';
@@ -230,25 +230,7 @@ redis.call('DEL', KEYS[1])
 return n
 `);
 
-const LEGACY_INTERSECTION = new LuaScript(`
-local ta, tb = redis.call('TYPE', KEYS[3]).ok, redis.call('TYPE', KEYS[4]).ok
-if ta == 'none' or tb == 'none' then return 0 end
-if ta == 'set' and tb == 'set' then return redis.call('SINTERCARD', 2, KEYS[3], KEYS[4]) end
-if ta == 'string' and tb == 'string' then
-  redis.call('BITOP', 'AND', KEYS[1], KEYS[3], KEYS[4])
-  local n = redis.call('BITCOUNT', KEYS[1])
-  redis.call('DEL', KEYS[1])
-  return n
-end
-local s, b = KEYS[3], KEYS[4]
-if ta == 'string' then s, b = KEYS[4], KEYS[3] end
-local n = 0
-for _, m in ipairs(redis.call('SMEMBERS', s)) do
-  local idx = redis.call('HGET', KEYS[2], m)
-  if idx and redis.call('GETBIT', b, tonumber(idx)) == 1 then n = n + 1 end
-end
-return n
-`);
+// The intersection script is the same in both layouts: the store's own.
 
 /** The row as compute.ts computed it before: same queries, same concurrency. */
 async function legacyRow(redis: Redis, names: Names, game: number, day: string): Promise<Figures> {
@@ -257,7 +239,7 @@ async function legacyRow(redis: Redis, names: Names, game: number, day: string):
   const count = async (k: string) => Number(((await LEGACY_COUNTS.run(redis, [k])) as number[])[0]);
   const union = async (n: number) =>
     Number(await LEGACY_UNION.run(redis, [scratch(), userIndexKey(names, game), ...Array.from({ length: n }, (_, i) => key(addDays(day, i - n + 1), 'active'))]));
-  const inter = async (a: string, b: string) => Number(await LEGACY_INTERSECTION.run(redis, [scratch(), userIndexKey(names, game), a, b]));
+  const inter = async (a: string, b: string) => Number(await INTERSECTION.run(redis, [scratch(), userIndexKey(names, game), a, b]));
   const [dau, newUsers, wau, mau] = await Promise.all([count(key(day, 'active')), count(key(day, 'new')), union(7), union(30)]);
   const earlier = RETENTION_DAYS.map(async (n): Promise<CohortCell> => {
     const cohort = addDays(day, -n);

@@ -329,7 +329,7 @@ return out
 `);
 
 /** KEYS[1] scratch, KEYS[2] index hash, KEYS[3], KEYS[4] two day keys: the size of their intersection. */
-const INTERSECTION = new LuaScript(`
+export const INTERSECTION = new LuaScript(`
 local ta, tb = redis.call('TYPE', KEYS[3]).ok, redis.call('TYPE', KEYS[4]).ok
 if ta == 'none' or tb == 'none' then return 0 end
 if ta == 'set' and tb == 'set' then return redis.call('SINTERCARD', 2, KEYS[3], KEYS[4]) end

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
 import { ingestCommand } from '../../cli/commands/ingest';
+import { runInProcess } from '../helpers/in-process-cli';
 import { isUserError } from '../../core/errors';
 import { ActivityStore } from '../../store/activity/store';
 import { ingestFiles, ingestStream, type IngestOptions } from '../../store/activity/ingest';
@@ -94,26 +94,7 @@ describe('ingest', () => {
 });
 
 describe('gflow ingest', () => {
-  const run = async (args: string[]): Promise<{ code: number; out: string }> => {
-    const env = { GFLOW_PREFIX: process.env.GFLOW_PREFIX, GFLOW_CONFIG: process.env.GFLOW_CONFIG };
-    process.env.GFLOW_PREFIX = world.names.prefix;
-    delete process.env.GFLOW_CONFIG;
-    let out = '';
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => ((out += chunk.toString()), true)) as typeof process.stdout.write;
-    try {
-      const program = new Command('gflow').option('-v, --verbose').option('--config <file>').exitOverride();
-      program.addCommand(ingestCommand().exitOverride());
-      await program.parseAsync(['node', 'gflow', 'ingest', ...args]);
-      return { code: 0, out };
-    } catch (err) {
-      if (isUserError(err)) return { code: err.exitCode, out: out + err.message };
-      throw err;
-    } finally {
-      process.stdout.write = write;
-      for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-    }
-  };
+  const run = (args: string[]) => runInProcess(ingestCommand(), args, world.names.prefix);
 
   before(() => migrate(world.mysql, world.names));
 

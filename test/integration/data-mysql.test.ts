@@ -2,8 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RowDataPacket } from 'mysql2/promise';
-import { Command } from 'commander';
 import { gamesCommand } from '../../cli/commands/games';
+import { runInProcess } from '../helpers/in-process-cli';
 import { isUserError, UserError } from '../../core/errors';
 import { configHashKey, dataSettings, describeConfig, getConfig, landConfig, restoreConfig, setConfig } from '../../store/config/runtime-config';
 import { addGame, gameClients, gameRouting, getGame, listEnabledGames, listGames, registryWriter, setGameEnabled, updateGame, validateGame, validateGameChanges } from '../../store/games/registry';
@@ -115,27 +115,7 @@ describe('games registry', () => {
   });
 
   test('gflow games update: exit 0, or 2 for an unknown id or a bad URL', async () => {
-    const run = async (args: string[]): Promise<{ code: number; out: string }> => {
-      const env = { GFLOW_PREFIX: process.env.GFLOW_PREFIX, GFLOW_CONFIG: process.env.GFLOW_CONFIG };
-      process.env.GFLOW_PREFIX = world.names.prefix;
-      delete process.env.GFLOW_CONFIG;
-      let out = '';
-      const write = process.stdout.write.bind(process.stdout);
-      process.stdout.write = ((chunk: string | Uint8Array) => ((out += chunk.toString()), true)) as typeof process.stdout.write;
-      try {
-        const program = new Command('gflow').option('-v, --verbose').option('--config <file>').exitOverride();
-        program.addCommand(gamesCommand().exitOverride());
-        await program.parseAsync(['node', 'gflow', 'games', 'update', ...args]);
-        return { code: 0, out };
-      } catch (err) {
-        if (isUserError(err)) return { code: err.exitCode, out: out + err.message };
-        throw err;
-      } finally {
-        process.stdout.write = write;
-        for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    };
+    const run = (args: string[]) => runInProcess(gamesCommand(), ['update', ...args], world.names.prefix);
     const ok = await run(['7', '--mysql', 'mysql://report@10.0.0.6:3306/reports']);
     assert.equal(ok.code, 0);
     assert.match(ok.out, /updated game 7 \(Dragon\): mysqlUrl\n/);
