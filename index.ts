@@ -60,6 +60,10 @@ export type {
   TaskLogger,
 } from './core/job';
 export type { Names } from './core/names';
+
+// Analyses: questions answered on demand (`gflow ask`, HTTP, the Redis request stream) and cached.
+export { defineAnalysis, param, ParamError } from './core/analysis';
+export type { Analysis, AnalysisAnswer, AnalysisContext, AnalysisDefinition, NormalParams, ParamSpec, ParamsOf, RawParams, WholeRange } from './core/analysis';
 export { UserError, failure, usageError } from './core/errors';
 
 // Periods and local days: `addDays('20261124', -1)`, `daysEnding(day, 7)`, `dayBounds(day, zone)`.
@@ -73,7 +77,7 @@ export { reportTableId, upsertReport, type ReportCell } from './store/schema/rep
 
 // A game's activity (users per day: active, new, payers; online buckets; revenue), counted in its Redis.
 export { activityStore } from './store/activity/for-jobs';
-export type { ActivitySettings, ActivityStore, DayKind, DayRef, DayRevenue } from './store/activity/store';
+export type { ActivitySettings, ActivityStore, DayKind, DayRef, DayRevenue, Retention, SegmentFilter } from './store/activity/store';
 
 // Finished periods, announced on `<prefix>:reports` for front ends.
 export { announceFinished } from './store/activity/for-jobs';

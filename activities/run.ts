@@ -1,10 +1,10 @@
 /**
- * The activities of a run: plan it (`mapTask`), execute one item, and hand
- * every result to `afterExecute`. They load the task from the slave's job
+ * The activities of a run: plan it (`mapTask`), execute one item or a batch
+ * of items, and hand every result to `afterExecute`. They load the task from the slave's job
  * registry, so job code never enters the deterministic workflow sandbox.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { parseDependency, type AnyTask, type GameItem, type MapContext, type ResultSet, type TaskContext } from '../core/job';
 import { scheduleSpacingSeconds, type TaskSchedule } from '../core/schedule';
 import type { Names } from '../core/names';
@@ -15,9 +15,12 @@ import type { Pool } from '../infra/mysql';
 import type { Redis } from '../infra/redis';
 import { describeValue, isGameId, MAX_GAME_ID } from '../store/identifiers';
 import { gameResolver } from '../store/games/directory';
-import { USER_ERROR } from '../core/retry';
+import { messageOf } from '../core/errors';
+import { NON_RETRYABLE_ERRORS, USER_ERROR } from '../core/retry';
 import { classify, lookupTask } from './failures';
-import type { ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings } from './types';
+import type { AnalysisAnswer, RawParams } from '../core/analysis';
+import type { Computing } from './analysis';
+import type { BatchItemOutcome, BatchProgress, BatchResult, ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings } from './types';
 
 const DEFAULT_GIVE_UP_SECONDS = 1800;
 
@@ -32,15 +35,35 @@ export interface RunDependencies {
   readonly assignTask: () => Promise<GameItem[]>;
   /** This worker's identity (slave name, host, pid), recorded with each item it runs. */
   readonly identity: string;
+  /** `ctx.ask`: an analysis's answer, cached or computed in this activity (activities/analysis.ts). */
+  readonly ask: (analysis: string, params: RawParams, options: { readonly refresh?: boolean }, where: Computing) => Promise<AnalysisAnswer>;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_ITEM_TIMEOUT_SECONDS = 600;
+/**
+ * Items per `executeBatch` activity unless the task says (`batchSize`).
+ * Measured with `npm run bench -- rerun-scale` (see bench/rerun-scale.ts): a
+ * round trip through Temporal costs about 9 ms on the dev server, so 50
+ * items cut that to well under a millisecond per item, while a batch of
+ * report items (about a millisecond each) still reports back every tenth of
+ * a second or so; larger batches gained little and make more to redo when a
+ * slave dies.
+ */
+export const DEFAULT_BATCH_SIZE = 50;
+
+/** How a batch's item runs: its own signal and heartbeat, and its own key for `ctx.ask`. */
+interface ItemScope {
+  readonly signal: AbortSignal;
+  readonly heartbeat: (details?: unknown) => void;
+  readonly execution: string;
+}
 
 export function createRunActivities(deps: RunDependencies) {
   const lookup = (input: RunInput): AnyTask => lookupTask(deps.registry, input.job, input.task);
 
-  function taskContext(input: RunInput, scope: string): TaskContext {
+  /** The context of job code; `within` a batch, each item has its own signal, heartbeat and `ask` key. */
+  function taskContext(input: RunInput, scope: string, within?: ItemScope): TaskContext {
     const activity = Context.current();
     const log = deps.log.child(`${input.job}.${input.task}`);
     const fields = { period: input.period.key, item: scope };
@@ -60,9 +83,17 @@ export function createRunActivities(deps: RunDependencies) {
         warn: (m, f) => log.warn(m, { ...fields, ...f }),
         error: (m, f) => log.error(m, { ...fields, ...f }),
       },
-      heartbeat: (details) => activity.heartbeat(details),
-      signal: activity.cancellationSignal,
+      heartbeat: within?.heartbeat ?? ((details) => activity.heartbeat(details)),
+      signal: within?.signal ?? activity.cancellationSignal,
       filters: input.filters ?? {},
+      ask: (analysis, params, options = {}) =>
+        deps.ask(analysis, params, options, {
+          workflowId: activity.info.workflowExecution?.workflowId ?? activity.info.activityId,
+          // One ledger row per attempt of this item's activity.
+          execution: within?.execution ?? `${activity.info.activityId}#${activity.info.attempt}`,
+          heartbeat: within?.heartbeat ?? ((d) => activity.heartbeat(d)),
+          signal: within?.signal ?? activity.cancellationSignal,
+        }),
     };
   }
 
@@ -105,6 +136,7 @@ export function createRunActivities(deps: RunDependencies) {
         slaveWaitSeconds: deps.config.slaveWaitSeconds,
         slaveFallback: task.slaveFallback ?? 'fail',
         hasAfterExecute: typeof task.afterExecute === 'function',
+        batchSize: task.batchSize ?? DEFAULT_BATCH_SIZE,
       };
     },
 
@@ -119,6 +151,86 @@ export function createRunActivities(deps: RunDependencies) {
       } catch (err) {
         classify(err);
       }
+    },
+
+    /**
+     * The task's `execute` for several items, one after the other, each with
+     * its own outcome: an item that fails is reported, never thrown, so the
+     * others run and the workflow retries only that one. The activity itself
+     * fails only when its slave does (a heartbeat timeout): Temporal then
+     * retries it, and the retry skips the items its last heartbeat recorded
+     * as finished.
+     *
+     * Items run one at a time: the workflow's lanes already bound how many
+     * items of a run execute at once (`concurrency`), and one item at a time
+     * keeps each item's duration its own and what a dead slave leaves
+     * unfinished down to one item. Each item has the task's own time limit
+     * (`itemTimeoutSeconds`); past it the item's `ctx.signal` aborts and it
+     * fails (retryable, like a timed-out item activity). When the slave is
+     * stopping (its grace time over), the batch returns what it finished and
+     * the workflow runs the rest elsewhere.
+     */
+    async executeBatch(input: RunInput, items: readonly PlannedItem[], options: { readonly itemTimeoutSeconds: number; readonly keepResults: boolean }): Promise<BatchResult> {
+      const task = lookup(input);
+      const activity = Context.current();
+      const { activityId, attempt } = activity.info;
+      const previous = batchProgressOf(activity.info.heartbeatDetails);
+      const done = new Map<number, BatchItemOutcome>((previous?.done ?? []).map((o) => [o.index, o]));
+      const tries: Record<number, number> = { ...previous?.tries };
+      let running: BatchProgress['running'];
+      const beat = (): void => activity.heartbeat({ batch: 1, done: [...done.values()], tries, ...(running && { running }) } satisfies BatchProgress);
+      // Every heartbeat carries the record (one without details would erase it). A batch done within
+      // the first second sends none: a cheap batch costs no round trip beyond its own.
+      const timer = setInterval(beat, BATCH_BEAT_MS);
+      const cancelled = new Promise<'cancelled'>((resolve) => {
+        if (activity.cancellationSignal.aborted) resolve('cancelled');
+        activity.cancellationSignal.addEventListener('abort', () => resolve('cancelled'), { once: true });
+      });
+      try {
+        for (const item of items) {
+          if (done.has(item.index)) continue;
+          if (activity.cancellationSignal.aborted) break;
+          const tried = (tries[item.index] ?? 0) + 1;
+          tries[item.index] = tried;
+          running = { label: item.label };
+          const timeLimit = new AbortController();
+          const scope: ItemScope = {
+            signal: AbortSignal.any([activity.cancellationSignal, timeLimit.signal]),
+            heartbeat: (details) => {
+              running = { label: item.label, ...(details !== undefined && { details }) };
+              beat();
+            },
+            execution: `${activityId}#${attempt}#${item.index}`,
+          };
+          const started = Date.now();
+          let limitTimer: NodeJS.Timeout | undefined;
+          const overdue = new Promise<'overdue'>((resolve) => (limitTimer = setTimeout(() => resolve('overdue'), options.itemTimeoutSeconds * 1000)));
+          const work = (async () => task.execute(item.item, taskContext(input, item.label, scope)))().then(
+            (result: unknown) => ({ result }),
+            (error: unknown) => ({ error }),
+          );
+          const settled = await Promise.race([work, overdue, cancelled]);
+          clearTimeout(limitTimer);
+          // Cancelled mid-item: the item did not finish here; it is not recorded (it is pending, or runs elsewhere).
+          if (settled === 'cancelled') break;
+          const base = { index: item.index, attempts: tried, ranOn: deps.identity, durationMs: Date.now() - started };
+          if (settled === 'overdue') {
+            timeLimit.abort(new Error(`${item.label}: over the time limit of ${options.itemTimeoutSeconds} s`));
+            done.set(item.index, { ...base, ok: false, error: `execute took longer than itemTimeoutSeconds (${options.itemTimeoutSeconds} s)`, retryable: true });
+          } else if ('error' in settled) {
+            done.set(item.index, { ...base, ok: false, ...itemFailure(settled.error) });
+          } else {
+            done.set(item.index, { ...base, ok: true, result: options.keepResults && settled.result !== undefined ? settled.result : null });
+          }
+          delete tries[item.index];
+          running = undefined;
+        }
+      } finally {
+        clearInterval(timer);
+      }
+      // Asked to stop by the run (cancelled, cut off): the run no longer waits for this answer.
+      if (activity.cancellationSignal.aborted && !activity.cancellationDetails?.workerShutdown) throw new CancelledFailure('batch cancelled');
+      return { outcomes: items.flatMap((i) => done.get(i.index) ?? []) };
     },
 
     /** The task's `afterExecute` with every item's outcome (the original gflow's `resultSets`). */
@@ -144,6 +256,14 @@ export type RunActivities = ReturnType<typeof createRunActivities>;
 const HEARTBEAT_MS = 10_000;
 
 /**
+ * How often a batch records its progress in a heartbeat. The SDK sends at
+ * most one per throttle interval (the slave sets it: worker/slave.ts), always
+ * the latest; that interval bounds how much a killed slave's batch redoes and
+ * how soon a cancelled batch hears of it.
+ */
+const BATCH_BEAT_MS = 1000;
+
+/**
  * Run job code while heartbeating on its behalf, so a slave that dies mid-item
  * is noticed within the heartbeat timeout (and the item retried elsewhere)
  * instead of after the item's whole time limit; `ctx.heartbeat()` still adds
@@ -156,6 +276,24 @@ async function whileBeating<T>(fn: () => Promise<T> | T): Promise<T> {
     return await fn();
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** A previous attempt's record of a batch, when its heartbeat left one (job code may have heartbeated details of its own). */
+function batchProgressOf(details: unknown): BatchProgress | undefined {
+  const d = details as Partial<BatchProgress> | null | undefined;
+  return typeof d === 'object' && d !== null && d.batch === 1 && Array.isArray(d.done) && typeof d.tries === 'object' && d.tries !== null ? (d as BatchProgress) : undefined;
+}
+
+/** An item's error as the item activity would report it, and whether its retry policy would retry it. */
+function itemFailure(err: unknown): { error: string; retryable: boolean } {
+  try {
+    classify(err);
+  } catch (classified) {
+    if (classified instanceof ApplicationFailure) {
+      return { error: classified.message, retryable: !classified.nonRetryable && !NON_RETRYABLE_ERRORS.includes(classified.type ?? '') };
+    }
+    return { error: messageOf(classified), retryable: true };
   }
 }
 

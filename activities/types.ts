@@ -64,6 +64,12 @@ export interface RunPlan {
   /** Where a pinned item goes when its slave does not poll in time. */
   readonly slaveFallback: 'fail' | 'shared';
   readonly hasAfterExecute: boolean;
+  /**
+   * The most items one `executeBatch` activity runs (the task's `batchSize`).
+   * Absent in plans recorded before batches existed: such a run, replayed,
+   * keeps one activity per item.
+   */
+  readonly batchSize?: number;
 }
 
 /** One item's outcome; `attempts` and `ranOn` (the worker) as far as they are known. */
@@ -83,6 +89,40 @@ export interface ExecutedItem {
   readonly attempt: number;
   readonly ranOn: string;
   readonly durationMs: number;
+}
+
+/**
+ * One item's outcome inside `executeBatch`. A failure says whether retrying
+ * could mend it: the workflow retries a retryable one alone, as its own
+ * activity, with the attempts it has left.
+ */
+export type BatchItemOutcome = {
+  readonly index: number;
+  /** Attempts of the batch that started this item: 1, or more when a slave died while it ran. */
+  readonly attempts: number;
+  readonly ranOn: string;
+  readonly durationMs: number;
+} & ({ readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string; readonly retryable: boolean });
+
+/**
+ * What `executeBatch` returns: an outcome per item it ran. An item missing
+ * was not run (its slave was stopping) and goes back to the run.
+ */
+export interface BatchResult {
+  readonly outcomes: readonly BatchItemOutcome[];
+}
+
+/**
+ * What a batch records in its heartbeats: the items finished so far (a
+ * retried attempt skips them), and how many attempts started each unfinished
+ * item (a slave that died in the middle of it used one of its attempts).
+ */
+export interface BatchProgress {
+  readonly batch: 1;
+  readonly done: readonly BatchItemOutcome[];
+  readonly tries: Readonly<Record<number, number>>;
+  /** The item running at the last heartbeat, and what its own `ctx.heartbeat(details)` said. */
+  readonly running?: { readonly label: string; readonly details?: unknown };
 }
 
 /** What a run returns, and what `gflow top` shows. */

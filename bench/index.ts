@@ -3,14 +3,16 @@
  * and the ratio against the alternative measured in the same run.
  * Not part of the tests: timings belong here, never in assertions.
  */
+import { main as analyses } from './analyses';
 import { main as cli } from './cli';
 import { main as consoleBench } from './console';
 import { main as ingest } from './ingest';
 import { main as orchestration } from './orchestration';
 import { main as reports } from './reports';
 import { main as rerun } from './rerun';
+import { main as rerunScale } from './rerun-scale';
 
-const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun, reports, orchestration, cli, console: consoleBench };
+const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun, 'rerun-scale': rerunScale, reports, orchestration, cli, console: consoleBench, analyses };
 
 async function run(): Promise<void> {
   // `npm run bench -- reports --sql-users 1000000`: names choose benchmarks, options go to them.

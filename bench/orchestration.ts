@@ -95,6 +95,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       heartbeat: () => undefined,
       signal: new AbortController().signal,
       filters: {},
+      ask: () => Promise.reject(new Error('report.active asks no analysis')),
     };
     const direct = async () => {
       const t0 = performance.now();

@@ -60,9 +60,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../infra/redis';
 import { Names } from '../core/names';
-import { DayKeys, UNION_LEVELS } from '../store/activity/keys';
+import { DayKeys, scratchKey, UNION_LEVELS } from '../store/activity/keys';
 import { addDays, ActivityStore, INTERSECTION } from '../store/activity/store';
 import { LuaScript } from '../store/activity/lua';
 import { userIndexKey } from '../store/activity/user-index';
@@ -99,7 +99,7 @@ interface Cost {
 }
 
 /** The players and days of one size. Day k = 0 … 30 is D − 30 + k. */
-class World {
+export class World {
   readonly old: number;
   readonly perDay: number;
   readonly days: string[];
@@ -235,7 +235,7 @@ return n
 /** The row as compute.ts computed it before: same queries, same concurrency. */
 async function legacyRow(redis: Redis, names: Names, game: number, day: string): Promise<Figures> {
   const key = (d: string, kind: 'active' | 'new') => new DayKeys(names, game, d).kind(kind);
-  const scratch = () => names.redisKey('tmp', randomBytes(8).toString('hex'));
+  const scratch = () => scratchKey(names, game, randomBytes(8).toString('hex'));
   const count = async (k: string) => Number(((await LEGACY_COUNTS.run(redis, [k])) as number[])[0]);
   const union = async (n: number) =>
     Number(await LEGACY_UNION.run(redis, [scratch(), userIndexKey(names, game), ...Array.from({ length: n }, (_, i) => key(addDays(day, i - n + 1), 'active'))]));
@@ -253,7 +253,7 @@ async function legacyRow(redis: Redis, names: Names, game: number, day: string):
 // ---------------------------------------------------------------------------------------------
 // The benchmark's own Redis, and what SLOWLOG says a row cost.
 
-async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
+export async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--slowlog-log-slower-than', '0', '--slowlog-max-len', '1000000'], {
     stdio: 'ignore',
@@ -329,9 +329,9 @@ async function dropCaches(redis: Redis, names: Names, game: number, onlyDay?: st
     await redis.unlink(keys.newRuns, keys.activeBits, ...Array.from({ length: UNION_LEVELS }, (_, i) => keys.activeUnion(i + 1)));
     return;
   }
-  await deleteKeys(redis, `${names.prefix}:act:${game}:*:active:u*`);
-  await deleteKeys(redis, `${names.prefix}:act:${game}:*:active:bits`);
-  await deleteKeys(redis, `${names.prefix}:act:${game}:*:new:runs`);
+  await deleteKeys(redis, names.gameKey('act', game, '*:active:u*'));
+  await deleteKeys(redis, names.gameKey('act', game, '*:active:bits'));
+  await deleteKeys(redis, names.gameKey('act', game, '*:new:runs'));
 }
 
 async function measure(runs: number, once: () => Promise<{ cost: Cost; figures: Figures }>): Promise<{ cost: Cost; figures: Figures; all: Cost[]; maxLongestMs: number }> {
@@ -382,7 +382,7 @@ async function writeTsv(path: string, w: World): Promise<number> {
 }
 
 /** LOAD DATA from the TSV, then the indexes (faster than indexing row by row). */
-async function loadSql(mysql: Pool, table: string, tsv: string): Promise<{ loadMs: number; indexMs: number }> {
+export async function loadSql(mysql: Pool, table: string, tsv: string): Promise<{ loadMs: number; indexMs: number }> {
   await mysql.query(`CREATE TABLE ${table} (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     game_id INT UNSIGNED NOT NULL,
@@ -625,7 +625,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         process.stdout.write(`${line('store on sets, rerun', setsRerun.cost)}\n`);
         process.stdout.write(`${line('store on sets, first run (1 run)', setsFirst.cost)}\n`);
         process.stdout.write(`${line("sets, today's layout", setsLegacy.cost)}\n`);
-        await deleteKeys(redis, `${names.prefix}:act:2:*`);
+        await deleteKeys(redis, names.gameKey('act', 2, '*'));
       }
 
       const wantSql = mysqlUp && size <= sqlUsers;

@@ -1,5 +1,5 @@
 /** What every benchmark needs: medians, and cleaning up its own Redis keys. */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../infra/redis';
 import { createServer } from 'node:net';
 
 export function median(values: readonly number[]): number {

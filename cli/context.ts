@@ -41,6 +41,7 @@ export function cliContext(command: Command): CliContext {
  */
 interface LazyModules {
   '@temporalio/client': typeof import('@temporalio/client');
+  'client/analyses': typeof import('../client/analyses');
   'client/connect': typeof import('../client/connect');
   'client/control': typeof import('../client/control');
   'client/dry-run': typeof import('../client/dry-run');
@@ -63,6 +64,7 @@ interface LazyModules {
   'jobs/report/compute': typeof import('../jobs/report/compute');
   'jobs/report/read': typeof import('../jobs/report/read');
   'store/activity/ingest': typeof import('../store/activity/ingest');
+  'store/activity/legacy-layout': typeof import('../store/activity/legacy-layout');
   'store/config/runtime-config': typeof import('../store/config/runtime-config');
   'store/games/registry': typeof import('../store/games/registry');
   'store/identifiers': typeof import('../store/identifiers');

@@ -36,6 +36,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { term: 'status [options] <job>', description: "the games × periods matrix of a job's tasks, from the ledger", load: () => (require('./commands/status') as typeof import('./commands/status')).statusCommand() },
   { term: 'retry [options] <job>', description: 'rerun exactly the failed (or missing) games × periods of a job, as one retry', load: () => (require('./commands/retry') as typeof import('./commands/retry')).retryCommand() },
   { term: 'reruns [options] [rerun]', description: 'list reruns; with an id, show its progress or summary', load: () => (require('./commands/reruns') as typeof import('./commands/reruns')).rerunsCommand() },
+  { term: 'ask [options] <analysis>', description: "ask an analysis (a job's on-demand question): answered from the cache or computed on the slaves", load: () => (require('./commands/ask') as typeof import('./commands/ask')).askCommand() },
   { term: 'ingest [options] <files...>', description: 'ingest player events from JSON-lines files (- for stdin); exit 1 if any line was rejected', load: () => (require('./commands/ingest') as typeof import('./commands/ingest')).ingestCommand() },
   { term: 'games', description: 'the games registry: one report item per enabled game', load: () => (require('./commands/games') as typeof import('./commands/games')).gamesCommand() },
   { term: 'db', description: 'the MySQL layers: schemas and versioned tables', load: () => (require('./commands/db') as typeof import('./commands/db')).dbCommand() },

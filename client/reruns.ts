@@ -41,6 +41,7 @@ export function planRerun(config: Config, request: RerunRequest, now = Date.now(
       throw usageError(`task ${request.job}.${task.name} ${what}: only calendar (atExecute) tasks compute periods that can be rerun`);
     }
     if (task.enableReExecute === false) throw usageError(`task ${request.job}.${task.name} forbids reruns (enableReExecute: false)`);
+    refuseFilters(request.job, task, request.filters);
     let range;
     try {
       range = parseRange(request.range, schedule.unit, config.tz, { maxPeriods: request.maxPeriods });
@@ -65,6 +66,24 @@ export function planRerun(config: Config, request: RerunRequest, now = Date.now(
     ...(request.kind && { kind: request.kind }),
     ...(request.startedBy && { startedBy: request.startedBy }),
   };
+}
+
+/** The filters a task may declare it honours, and their options. */
+const FILTER_OPTIONS = { servers: '-s (servers)', channel: '-c (channel)' } as const;
+
+/**
+ * Refuse a filter the task declares it does not honour (`filters`), before
+ * anything is backed up: a task that cannot compute a server or channel
+ * segment would otherwise fail every game after the backup. A task that
+ * declares nothing is passed every filter, to honour or refuse itself.
+ */
+function refuseFilters(job: string, task: AnyTask, filters: RunFilters): void {
+  if (task.filters === undefined) return;
+  for (const filter of ['servers', 'channel'] as const) {
+    if (filters[filter] === undefined || task.filters.includes(filter)) continue;
+    const honours = task.filters.length > 0 ? `it honours only ${task.filters.map((f) => FILTER_OPTIONS[f]).join(' and ')}` : 'it computes whole games';
+    throw usageError(`${FILTER_OPTIONS[filter]} does not apply to task ${job}.${task.name}: ${honours}; leave it out, or name the tasks that honour it with -t`);
+  }
 }
 
 /**

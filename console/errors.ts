@@ -47,7 +47,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   }
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: 'actions take a JSON body (Content-Type: application/json)', field: 'Content-Type' }, bug: false };
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (err instanceof SyntaxError && e.statusCode === 400)) {
-    return { status: 400, body: { error: `the body is not valid JSON: ${messageOf(err)}`, field: null }, bug: false };
+    return { status: 400, body: { error: `the body is not valid JSON: ${messageOf(err)}`, field: 'body' }, bug: false };
   }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: 'the body is too large', field: null }, bug: false };
   if (err instanceof UnreachableError) return { status: 503, body: { error: err.message, field: null }, bug: false };

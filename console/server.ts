@@ -15,6 +15,7 @@ import { createLogger } from '../infra/logger';
 import { ConsoleContext } from './context';
 import { failure } from '../core/errors';
 import { errorResponse } from './errors';
+import { analysesRoutes } from './routes/analyses';
 import { controlRoutes } from './routes/control';
 import { overviewRoutes } from './routes/overview';
 import { reportsRoutes } from './routes/reports';
@@ -32,6 +33,7 @@ const PAGES: Readonly<Record<string, string>> = {
   '/reruns': 'reruns.html',
   '/rerun': 'rerun.html',
   '/reports': 'reports.html',
+  '/analyses': 'analyses.html',
 };
 
 const PUBLIC = join(__dirname, 'public');
@@ -70,7 +72,8 @@ export async function buildConsole(config: Config, host: string): Promise<{ app:
     bodyLimit: 1 << 20,
     trustProxy: false,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    // maxParamLength: an analysis request's id (GET /api/analyses/<id>) carries its parameters.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
     // An unknown field is refused, not silently dropped: a typo in an action must not run something else.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
@@ -122,6 +125,7 @@ export async function buildConsole(config: Config, host: string): Promise<{ app:
   rerunsRoutes(app, ctx);
   controlRoutes(app, ctx);
   reportsRoutes(app, ctx);
+  analysesRoutes(app, ctx);
   app.addHook('onClose', async () => ctx.close());
   return { app, ctx };
 }

@@ -28,12 +28,20 @@
  * ```
  */
 import type { Pool } from 'mysql2/promise';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis as RedisNode } from 'ioredis';
 import { usageError } from './errors';
 import type { Names } from './names';
 import type { Period } from './period';
 import type { ReportCheck, ReportTable } from './report';
 import { scheduleOf, type TaskSchedule } from './schedule';
+import { precomputeTaskName, type Analysis, type AnalysisAnswer, type RawParams } from './analysis';
+import type { GameContext, GameItem, TaskLogger } from './context';
+
+export type { GameContext, GameItem, TaskLogger } from './context';
+import { isGameId } from './game';
+
+/** A client of one Redis or of a Redis Cluster (`redis+cluster://`): infra/redis.ts's `Redis`, which core cannot import. */
+type Redis = RedisNode | Cluster;
 
 /** Job names: `job` or `layer.job` (the original gflow's layers: collector, reporter, ...). */
 export const JOB_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47})?$/;
@@ -51,19 +59,6 @@ export function parseDependency(spec: string): { job: string; task: string } {
 /** Slave names go into task-queue names. */
 export const SLAVE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-/** A logger handed to job code; lines carry job, task, period and item. */
-export interface TaskLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
-
-/** The item `assignTask()` makes for each enabled game. */
-export interface GameItem {
-  readonly game: number;
-}
-
 /**
  * An item may name the slave that must run it (the original gflow's `assign_node`);
  * the rest go to the queue every slave polls.
@@ -80,35 +75,6 @@ export interface RunFilters {
   readonly servers?: { readonly from: number; readonly to: number };
   /** Channel (`-c`), for tasks that compute per channel. */
   readonly channel?: string;
-}
-
-/**
- * One game as job code sees it (`ctx.game(id)`): where its data lives and
- * whose days it counts in, resolved from the games registry. Clients are the
- * process's pooled ones (one per URL), shared by every task; the registry
- * row is cached per process for a minute, so a task may ask once per item.
- *
- * @example
- * ```ts
- * async execute(item, ctx) {
- *   const game = await ctx.game(item.game);
- *   const logins = await game.redis.scard(ctx.names.redisKey('logins', item.game, ctx.period.key)); // the game's own Redis
- *   return { game: game.name, zone: game.zone, logins };
- * }
- * ```
- */
-export interface GameContext {
-  readonly id: number;
-  /** The registry's display name (`game <id>` for a game not in the registry). */
-  readonly name: string;
-  /** Whether the games registry has this game; if not, everything below is the installation's default. */
-  readonly registered: boolean;
-  /** IANA zone whose days the game's activity and reports use: the registry's `tz`, else the configured zone. */
-  readonly zone: string;
-  /** The game's own Redis where the registry names one (`redis_url`), else the installation's `ctx.redis`. */
-  readonly redis: Redis;
-  /** The game's own MySQL where the registry names one (`mysql_url`), else `ctx.mysql`. Report tables stay in `ctx.mysql`. */
-  readonly mysql: Pool;
 }
 
 /** What every hook of a task receives. */
@@ -142,6 +108,15 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** The rerun's filters; `{}` for scheduled runs. Games are applied by gflow; servers and channel are the task's to honour. */
   readonly filters: RunFilters;
+  /**
+   * An analysis's answer (`'job.analysis'`), from the cache, or computed
+   * here and cached; `refresh` computes it even when cached (pre-analysis).
+   * @example
+   * ```ts
+   * const { result } = await ctx.ask('report.retention', { game: 7, from: '20261101', to: '20261115' });
+   * ```
+   */
+  ask(analysis: string, params: RawParams, options?: { readonly refresh?: boolean }): Promise<AnalysisAnswer>;
 }
 
 /** What `mapTask` receives: the context plus the default mapping. */
@@ -195,6 +170,18 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
    * @defaultValue 3
    */
   readonly maxAttempts?: number;
+  /**
+   * The most items one activity runs, one after the other, when a run has
+   * many: a round trip through Temporal costs more than a cheap item, so a
+   * year of reruns over hundreds of games goes by batches. Each item keeps
+   * its own outcome, attempts and duration in the ledger; a failing item
+   * fails alone and is retried alone. A run batches only when it has at
+   * least twice `concurrency` unpinned items (batches are then cut so every
+   * lane has work); pinned items always run one per activity. `1` turns
+   * batching off.
+   * @defaultValue 50
+   */
+  readonly batchSize?: number;
   /**
    * Longest time one item's `execute` may take, in seconds.
    * @defaultValue 600
@@ -256,6 +243,17 @@ export interface TaskDefinition<I extends object = GameItem, R = unknown> {
    * @defaultValue false
    */
   readonly computesOpenPeriods?: boolean;
+  /**
+   * The rerun filters the task honours besides `-g` (which gflow applies):
+   * `'servers'` (`-s from,to`) and `'channel'` (`-c`), read from
+   * `ctx.filters`. A rerun passing one the task does not list is refused
+   * before anything starts (nothing backed up, exit 2), naming the task.
+   * `[]` honours none.
+   * @defaultValue not declared: every filter is passed on, and the task
+   * refuses at run time what it cannot honour (as before this field)
+   * @example `filters: ['channel']`
+   */
+  readonly filters?: readonly ('servers' | 'channel')[];
   /**
    * In a rerun, a period whose error-level checks fail: keep the new rows
    * and report (the default), or restore the period's backup at once.
@@ -322,11 +320,20 @@ export interface JobDefinition {
    * @defaultValue none
    */
   readonly migrations?: readonly JobMigration[];
+  /**
+   * Questions front ends ask on demand (`gflow ask <job>.<analysis>`, HTTP,
+   * the Redis request stream), made with `defineAnalysis()`; one with
+   * `precompute` adds the task `<name>_precompute` to the job.
+   * @defaultValue none
+   */
+  readonly analyses?: readonly Analysis[];
 }
 
 export interface Job extends JobDefinition {
   /** The task named `name`, or `undefined`. */
   task(name: string): AnyTask | undefined;
+  /** The analysis named `name`, or `undefined`. */
+  analysis(name: string): Analysis | undefined;
 }
 
 /**
@@ -370,6 +377,7 @@ export function defineTask<I extends object = GameItem, R = unknown>(definition:
   checkPositiveInt(definition.name, 'executeTimeout', definition.executeTimeout);
   checkPositiveInt(definition.name, 'concurrency', definition.concurrency);
   checkPositiveInt(definition.name, 'maxAttempts', definition.maxAttempts);
+  checkPositiveInt(definition.name, 'batchSize', definition.batchSize);
   checkPositiveInt(definition.name, 'itemTimeoutSeconds', definition.itemTimeoutSeconds);
   return Object.freeze({ ...definition, ...(waitForTask !== undefined && { waitForTask, waiteForTask: waitForTask }), schedule });
 }
@@ -379,11 +387,22 @@ export function defineJob(definition: JobDefinition): Job {
   if (typeof definition.name !== 'string' || !JOB_NAME.test(definition.name)) {
     throw usageError(`job name ${JSON.stringify(definition.name)} is not valid: use "job" or "layer.job" (letters, digits, _ or -)`);
   }
-  if (!Array.isArray(definition.registerTask) || definition.registerTask.length === 0) {
+  const analyses = definition.analyses ?? [];
+  if (!Array.isArray(analyses)) throw usageError(`job ${definition.name}: analyses must be a list of defineAnalysis() results`);
+  if (!Array.isArray(definition.registerTask) || (definition.registerTask.length === 0 && analyses.length === 0)) {
     throw usageError(`job ${definition.name}: registerTask must list at least one task made with defineTask()`);
   }
+  const byAnalysis = new Map<string, Analysis>();
+  for (const analysis of analyses) {
+    if (!analysis || typeof analysis !== 'object' || typeof analysis.compute !== 'function') {
+      throw usageError(`job ${definition.name}: analyses holds something that is not a defineAnalysis() result`);
+    }
+    if (byAnalysis.has(analysis.name)) throw usageError(`job ${definition.name}: analysis ${analysis.name} is declared twice`);
+    byAnalysis.set(analysis.name, analysis);
+  }
+  const tasks = [...definition.registerTask, ...analyses.flatMap((a) => (a.precompute ? [precomputeTask(definition.name, a)] : []))];
   const byName = new Map<string, AnyTask>();
-  for (const task of definition.registerTask) {
+  for (const task of tasks) {
     if (!task || typeof task !== 'object' || !('schedule' in task)) {
       throw usageError(`job ${definition.name}: registerTask holds something that is not a defineTask() result`);
     }
@@ -391,7 +410,36 @@ export function defineJob(definition: JobDefinition): Job {
     byName.set(task.name, task);
   }
   const migrations = checkMigrations(definition.name, definition.migrations);
-  return Object.freeze({ ...definition, ...(migrations && { migrations }), task: (name: string) => byName.get(name) });
+  return Object.freeze({
+    ...definition,
+    registerTask: Object.freeze(tasks),
+    ...(migrations && { migrations }),
+    task: (name: string) => byName.get(name),
+    analysis: (name: string) => byAnalysis.get(name),
+  });
+}
+
+/**
+ * Pre-analysis as a task like any other: scheduled, started and stopped with
+ * the job, recorded in the ledger; one item per parameter set (a set naming
+ * a game is that game's item, so one game's failure stays its own).
+ */
+function precomputeTask(job: string, analysis: Analysis): AnyTask {
+  const precompute = analysis.precompute!;
+  return defineTask<{ readonly game?: number; readonly params: RawParams }, unknown>({
+    name: precomputeTaskName(analysis.name),
+    atExecute: precompute.atExecute,
+    // It fills a cache, not report rows: a rerun of past days would back up and diff nothing.
+    enableReExecute: false,
+    async mapTask(ctx) {
+      const sets = await precompute.params(ctx);
+      return sets.map((params) => ({ ...(isGameId(params.game) && { game: params.game }), params }));
+    },
+    async execute(item, ctx) {
+      const answer = await ctx.ask(`${job}.${analysis.name}`, item.params, { refresh: true });
+      return { id: answer.id, provisional: answer.provisional };
+    },
+  });
 }
 
 /** The placeholder a migration names the report schema by. */

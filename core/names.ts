@@ -4,6 +4,8 @@
  * one Temporal, Redis and MySQL never clash, and no name is typed twice.
  * Pure code: safe to import from workflows.
  */
+import { usageError } from './errors';
+import { GAME_ID_FORM, isGameId } from './game';
 import { searchAttributes } from './search-attributes';
 
 // The search attributes are listed once, in ./search-attributes; re-exported here for the many readers of names.
@@ -74,6 +76,16 @@ export class Names {
     return `${rerunId}.restore`;
   }
 
+  /**
+   * One analysis request, readable in the web UI: `gflow.report.retention.ask.game=7,from=20261101,to=20261115`.
+   * Identical parameters give the same id, so an identical request joins the one running.
+   * @param readable the parameters as `k=v,…` in their declared order; `digest` keeps long ones unique.
+   */
+  analysisRunId(job: string, analysis: string, readable: string, digest: string): string {
+    const base = `${this.prefix}.${job}.${analysis}.ask.`;
+    return readable.length <= 160 ? `${base}${readable}` : `${base}${readable.slice(0, 140)}…${digest}`;
+  }
+
   /** This installation's reruns (optionally of one job). */
   rerunsQuery(job?: string): string {
     const clauses = [`${searchAttributes.prefix.name} = '${this.prefix}'`, `WorkflowType = 'rerun'`];
@@ -94,6 +106,25 @@ export class Names {
   /** A Redis key under this installation's prefix. */
   redisKey(...parts: ReadonlyArray<string | number>): string {
     return [this.prefix, ...parts].join(':');
+  }
+
+  /**
+   * A Redis key of one game: `<prefix>:<space>:{<game>}:<parts>`. The game
+   * in braces is the key's hash tag: Redis Cluster puts every key with the
+   * same tag in one slot, so the commands, scripts and pipelines that work
+   * on several keys of a game run on a cluster as on one Redis
+   * (docs/architecture.md "Redis Cluster"). Keys of two games may be in
+   * different slots: never touch two games in one command.
+   * @throws UserError (exit 2) when `game` is not a game id.
+   *
+   * @example
+   * ```ts
+   * names.gameKey('act', 7, '20261124', 'active'); // 'gflow:act:{7}:20261124:active'
+   * ```
+   */
+  gameKey(space: string, game: number, ...parts: ReadonlyArray<string | number>): string {
+    if (!isGameId(game)) throw usageError(`game id ${JSON.stringify(game)} is not valid: use ${GAME_ID_FORM}`);
+    return this.redisKey(space, `{${game}}`, ...parts);
   }
 
   /** A MySQL schema of this installation: meta, tag, report or log. */

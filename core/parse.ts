@@ -15,8 +15,14 @@ export interface WholeNumberRange {
   readonly expected?: string;
 }
 
-function shown(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 32)}…` : value) : String(value);
+/** A value as a one-line message shows it: long text cut, control characters as `?`. */
+export function shown(value: unknown): string {
+  const text =
+    typeof value === 'string'
+      ? JSON.stringify(value.length > 40 ? `${value.slice(0, 32)}…` : value)
+      : typeof value === 'object' && value !== null
+        ? (JSON.stringify(value) ?? String(value)).slice(0, 60)
+        : String(value);
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }

@@ -10,6 +10,9 @@
  *
  * - `redis://` or `rediss://` (TLS), `[user[:password]@]host[:port][/db]`,
  *   db a number from 0 to 15;
+ * - `redis+cluster://`, `[user[:password]@]host[:port][,host[:port]…]`: seed
+ *   nodes of a Redis Cluster (any few of its masters; the client learns the
+ *   rest from them), no database (a cluster has only database 0);
  * - `mysql://`, `[user[:password]@]host[:port][/database]`, database one
  *   plain name (letters, digits, `_`, `$`, at most 64);
  *
@@ -25,14 +28,23 @@ export type UrlKind = 'redis' | 'mysql';
 
 /** What each kind accepts, in words: the end of every refusal. */
 export const URL_FORMS: Readonly<Record<UrlKind, string>> = Object.freeze({
-  redis: 'redis://host:port or rediss://host:port, optionally with user:password@ before the host and /0 to /15 after the port, nothing else',
+  redis:
+    'redis://host:port or rediss://host:port, optionally with user:password@ before the host and /0 to /15 after the port, or redis+cluster://host:port,host:port… (seed nodes of a Redis Cluster), optionally with user:password@ before the first host, nothing else',
   mysql: 'mysql://host:port, optionally with user:password@ before the host and /database after the port (letters, digits, _ or $, at most 64), nothing else',
 });
+
+/** The scheme of a Redis Cluster's URL: its seed nodes, comma-separated. */
+export const CLUSTER_SCHEME = 'redis+cluster';
 
 /** Longest URL accepted: the games registry's column. */
 export const MAX_URL_LENGTH = 1024;
 
-const SCHEMES: Readonly<Record<UrlKind, readonly string[]>> = { redis: ['redis', 'rediss'], mysql: ['mysql'] };
+const SCHEMES: Readonly<Record<UrlKind, readonly string[]>> = { redis: ['redis', 'rediss', CLUSTER_SCHEME], mysql: ['mysql'] };
+
+/** redis+cluster :// [userinfo @] nodes [/ path]: nodes are split at commas and checked as hosts below. */
+const CLUSTER_SHAPE = /^redis\+cluster:\/\/(?:([^/?#@]*)@)?([^/?#@]*)(\/[^?#]*)?(\?.*|#.*)?$/;
+/** One seed node: host (a bracketed IPv6 address may hold colons) and an optional port. */
+const NODE = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/;
 
 /** scheme :// [userinfo @] authority-host [: port] [/ path]; the parts are checked one by one below. */
 const SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(?:([^/?#]*)@)?(\[[^\]/?#@]*\]|[^:/?#@[\]]*)(?::([^/?#@]*))?(\/[^?#]*)?(\?.*|#.*)?$/;
@@ -67,7 +79,7 @@ export function checkServerUrl(kind: UrlKind, value: unknown, what: string): str
   return value as string;
 }
 
-/** A Redis URL (`redis://` or `rediss://`); see the module comment. @throws UserError (exit 2) */
+/** A Redis URL (`redis://`, `rediss://`, or `redis+cluster://` for a cluster); see the module comment. @throws UserError (exit 2) */
 export function checkRedisUrl(value: unknown, what = 'Redis URL'): string {
   return checkServerUrl('redis', value, what);
 }
@@ -82,21 +94,81 @@ function reasonOf(kind: UrlKind, value: unknown): string | undefined {
   if (value.length > MAX_URL_LENGTH) return `longer than ${MAX_URL_LENGTH} characters`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f-\u009f]/.test(value)) return 'spaces and control characters are not allowed';
+  if (kind === 'redis' && value.startsWith(`${CLUSTER_SCHEME}://`)) return clusterReason(value);
   const m = SHAPE.exec(value);
   const schemes = SCHEMES[kind];
-  if (!m || !schemes.includes(m[1]!)) return `not a ${schemes.map((s) => `${s}://`).join(' or ')} URL`;
+  if (!m || !schemes.includes(m[1]!)) {
+    const forms = schemes.map((s) => `${s}://`);
+    return `not a ${forms.length > 1 ? `${forms.slice(0, -1).join(', ')} or ${forms.at(-1)}` : forms[0]} URL`;
+  }
   const [, , userinfo, host = '', port, path, rest] = m;
   if (rest !== undefined) return rest.startsWith('?') ? 'a query string is not allowed' : 'a fragment (#) is not allowed';
   if (userinfo !== undefined && !USERINFO.test(userinfo)) return 'the user or password has characters to percent-encode';
   const hostProblem = checkHost(host);
   if (hostProblem) return hostProblem;
-  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535)) return `the port ${quoted(port)} is not a number from 1 to 65535`;
+  if (port !== undefined && !isPort(port)) return `the port ${quoted(port)} is not a number from 1 to 65535`;
   if (path !== undefined && path !== '/') {
     const name = path.slice(1);
     if (kind === 'redis' && !(/^\d{1,2}$/.test(name) && Number(name) <= 15)) return `the path ${quoted(path)} is not a database number from 0 to 15`;
     if (kind === 'mysql' && !MYSQL_DATABASE.test(name)) return `the path ${quoted(path)} is not a database name`;
   }
   return undefined;
+}
+
+function clusterReason(value: string): string | undefined {
+  const m = CLUSTER_SHAPE.exec(value);
+  if (!m) return 'not a redis+cluster://host:port,host:port URL';
+  const [, userinfo, nodes = '', path, rest] = m;
+  if (rest !== undefined) return rest.startsWith('?') ? 'a query string is not allowed' : 'a fragment (#) is not allowed';
+  if (userinfo !== undefined && !USERINFO.test(userinfo)) return 'the user or password has characters to percent-encode';
+  if (path !== undefined && path !== '/') return `the path ${quoted(path)} is not allowed: a Redis Cluster has only database 0`;
+  for (const node of nodes.split(',')) {
+    if (node === '') return nodes === '' ? 'the host is missing' : 'a seed node is empty (two commas, or one at an end)';
+    const [, host = '', port] = NODE.exec(node) ?? [];
+    const hostProblem = checkHost(host);
+    if (hostProblem) return hostProblem;
+    if (port !== undefined && !isPort(port)) return `the port ${quoted(port)} is not a number from 1 to 65535`;
+  }
+  return undefined;
+}
+
+/** A Redis Cluster's URL taken apart: what the cluster client is given. */
+export interface ClusterUrl {
+  /** The seed nodes, in the order written; port 6379 where none is written. IPv6 hosts without brackets. */
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** Percent-decoded; `undefined` when the URL names none. */
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+}
+
+/** Whether `url` names a Redis Cluster (`redis+cluster://`), valid or not. */
+export function isClusterUrl(url: string): boolean {
+  return url.startsWith(`${CLUSTER_SCHEME}://`);
+}
+
+/**
+ * The seed nodes and credentials of a `redis+cluster://` URL.
+ * @throws UserError (exit 2), as {@link checkRedisUrl}, for a URL that is not a valid one.
+ */
+export function parseClusterUrl(url: string): ClusterUrl {
+  const problem = isClusterUrl(url) ? urlProblem('redis', url) : `not a ${CLUSTER_SCHEME}:// URL; use ${URL_FORMS.redis}`;
+  if (problem !== undefined) throw usageError(`Redis URL ${shownUrl(url)} is not valid: ${problem}`);
+  const [, userinfo, nodes = ''] = CLUSTER_SHAPE.exec(url)!;
+  const colon = userinfo?.indexOf(':') ?? -1;
+  const user = userinfo === undefined ? undefined : colon < 0 ? userinfo : userinfo.slice(0, colon);
+  const password = userinfo === undefined || colon < 0 ? undefined : userinfo.slice(colon + 1);
+  return {
+    nodes: nodes.split(',').map((node) => {
+      const [, host = '', port] = NODE.exec(node)!;
+      return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: port === undefined ? 6379 : Number(port) };
+    }),
+    username: user ? decodeURIComponent(user) : undefined,
+    password: password === undefined ? undefined : decodeURIComponent(password),
+  };
+}
+
+function isPort(port: string): boolean {
+  return /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65_535;
 }
 
 function checkHost(host: string): string | undefined {

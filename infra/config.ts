@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { usageError } from '../core/errors';
 import { isKeyPart, PREFIX_PATTERN } from '../core/names';
 import { parseWholeNumber } from '../core/parse';
-import { urlProblem, type UrlKind } from '../core/urls';
+import { isClusterUrl, urlProblem, type UrlKind } from '../core/urls';
 
 /** Where a setting lives: the config file (and the environment), or the runtime hash in Redis. */
 export type SettingHome = 'file' | 'runtime';
@@ -113,7 +113,7 @@ export const SETTINGS: readonly Setting[] = [
   }),
   text('tz', { env: 'GFLOW_TZ', default: 'UTC', help: 'IANA zone schedules fire in and periods are cut in', schema: zone }),
   text('jobs', { env: 'GFLOW_JOBS', default: 'jobs', help: 'folder of job files (relative to the working directory)' }),
-  text('redisUrl', { env: 'GFLOW_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'the default Redis', schema: serverUrl('redis') }),
+  text('redisUrl', { env: 'GFLOW_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'the default Redis (redis://, rediss://), or a Redis Cluster by its seed nodes (redis+cluster://host:port,host:port)', schema: serverUrl('redis') }),
   text('mysqlUrl', { env: 'GFLOW_MYSQL_URL', default: 'mysql://root@127.0.0.1:3306', help: 'the default MySQL', schema: serverUrl('mysql') }),
   text('temporal.address', { env: 'TEMPORAL_ADDRESS', help: 'Temporal frontend host:port; unset: the embedded dev server on 127.0.0.1:7233' }),
   text('temporal.namespace', { env: 'TEMPORAL_NAMESPACE', default: 'default', help: 'Temporal namespace' }),
@@ -133,6 +133,9 @@ export const SETTINGS: readonly Setting[] = [
   runtime('ingest.group', { default: 'gflow', help: 'consumer group of the collectors', check: keyPart }),
   runtime('ingest.batchSize', { default: '1000', help: 'stream messages per batch', check: wholeText(1, 100_000) }),
   runtime('ingest.minIdleSeconds', { default: '60', help: 'pending messages idle this long are re-claimed', check: wholeText(1, 86_400) }),
+  runtime('analyses.maxDays', { default: '92', help: 'the longest day range an analysis may be asked for, unless it sets its own', check: wholeText(1, 3660) }),
+  runtime('analyses.cacheSeconds', { default: '3600', help: 'how long an answer is served from the cache, unless the analysis sets its own', check: wholeText(1, 30 * 86_400) }),
+  runtime('analyses.claimSeconds', { default: '30', help: 'a stream request read by a slave and not answered this long is re-claimed by another', check: wholeText(1, 86_400) }),
 ];
 
 export const FILE_SETTINGS: readonly FileSetting[] = SETTINGS.filter((s): s is FileSetting => s.home === 'file');
@@ -362,6 +365,8 @@ export function setFileSetting(key: string, input: string, options: LoadConfigOp
 
 /** A URL without its password, for messages and listings. */
 export function redact(url: string): string {
+  // WHATWG URL cannot parse a cluster's comma-separated hosts (and would hand the URL back whole, password included).
+  if (isClusterUrl(url)) return url.replace(/^([^:/?#]*:\/\/[^:@/?#]*:)[^/?#@]*@/, '$1***@');
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { usageError } from '../core/errors';
 import type { AnyTask, Job } from '../core/job';
+import { ParamError, splitAnalysisName, type Analysis } from '../core/analysis';
 
 const JOB_FILE = /\.(ts|js|cjs|mts)$/;
 const NOT_JOB_FILE = /(\.d\.ts|\.test\.ts)$/;
@@ -52,6 +53,21 @@ export class JobRegistry {
       }
       return task;
     });
+  }
+
+  /**
+   * The analysis `<job>.<analysis>` (e.g. `report.retention`), or a usage
+   * error ({@link ParamError} on `analysis`) listing what there is.
+   */
+  analysis(spec: string): { readonly job: string; readonly analysis: Analysis } {
+    const split = splitAnalysisName(spec);
+    const job = split && this.jobs.get(split.job)?.job;
+    const analysis = split && job?.analysis(split.analysis);
+    if (!split || !job || !analysis) {
+      const known = this.list().flatMap((j) => (j.analyses ?? []).map((a) => `${j.name}.${a.name}`));
+      throw new ParamError('analysis', `unknown analysis ${JSON.stringify(spec)}; known: ${known.join(', ') || '(none)'}`);
+    }
+    return { job: split.job, analysis };
   }
 
   /** The task `task` of `job`, or a usage error. */

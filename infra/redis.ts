@@ -1,16 +1,33 @@
 /**
- * The one Redis client of a process, shared by every activity (the original gflow's
- * "connection-pool mode"): ioredis multiplexes one connection, and pipelines
- * batch commands on it.
+ * The one Redis client of a process per URL, shared by every activity (the
+ * original gflow's "connection-pool mode"): ioredis multiplexes one
+ * connection, and pipelines batch commands on it. A `redis+cluster://` URL
+ * gets ioredis's Cluster client instead, which keeps one connection per
+ * master and sends each command to the master of its key's slot
+ * (docs/architecture.md "Redis Cluster").
  */
-import Redis, { type RedisOptions as ClientOptions } from 'ioredis';
+import { connect } from 'node:net';
+import { Cluster, Redis as Node, type ClusterOptions, type RedisOptions as NodeOptions } from 'ioredis';
 import { failure, UserError } from '../core/errors';
+import { isClusterUrl, parseClusterUrl, type ClusterUrl } from '../core/urls';
 import { redact } from './config';
 
 // Redaction lives with the settings (which hold the URLs); re-exported for the URL's users.
 export { redact };
 
-export type { Redis };
+/**
+ * A client of one Redis server or of a Redis Cluster: the same commands
+ * (ioredis's Commander: single commands, `pipeline()`, `evalsha`, `call`...).
+ * On a cluster, every command and every pipeline must keep to the keys of
+ * one slot (a game's keys share one: `Names.gameKey`), and keyless commands
+ * that read the keyspace (`scan`, `keys`, `dbsize`) see one master only.
+ */
+export type Redis = Node | Cluster;
+
+/** Whether `redis` is a Redis Cluster's client: its pipelines must keep to one node's slots (one game's keys). */
+export function isCluster(redis: Redis): redis is Cluster {
+  return redis instanceof Cluster;
+}
 
 const clients = new Map<string, Redis>();
 
@@ -60,19 +77,55 @@ export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
 /** Commands already given a rejection that names the URL (a command passes `sendCommand` again when the offline queue flushes). */
 const explained = new WeakSet<object>();
 
+type Command = Parameters<Node['sendCommand']>[0];
+
+/** Make `command`'s rejection go through `explain` (once per command); an explanation may take a moment (a cluster's seed probe). */
+function explainRejection(command: Command, explain: (err: Error) => Error | Promise<Error>): void {
+  if (explained.has(command)) return;
+  explained.add(command);
+  const reject = command.reject;
+  command.reject = (err: Error) => {
+    const why = explain(err);
+    if (why instanceof Promise) void why.then(reject);
+    else reject(why);
+  };
+}
+
+/** A connection failure's own reason: a cluster reports "Failed to refresh slots cache." and keeps the node's reason aside. */
+function reasonOf(err: Error): Error {
+  const last = (err as { lastNodeError?: unknown }).lastNodeError;
+  return last instanceof Error ? last : err;
+}
+
+/**
+ * An error of a command (or pipeline) rewritten into an
+ * {@link UnreachableError} naming the URL and the socket's own reason
+ * (`connect ECONNREFUSED ...`) when the server was not there; other errors
+ * (an error reply, a client this process closed) as they are.
+ */
+function explainError(err: Error, url: string, connectError: Error | undefined, gaveUpMessages: readonly string[]): Error {
+  if (err instanceof UnreachableError) return err;
+  const code = (err as { code?: unknown }).code;
+  const gaveUp = err.name === 'MaxRetriesPerRequestError' || gaveUpMessages.includes(err.message);
+  if (gaveUp && connectError) return new UnreachableError('Redis', url, connectError.message, connectError);
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return new UnreachableError('Redis', url, err.message, err);
+  // Closed with no failed connection: this process closed it (closeRedis), the server was not at fault.
+  return err;
+}
+
 /**
  * ioredis, with every command's connection failure rewritten into an
  * {@link UnreachableError} naming the URL and the socket's own reason
  * (`connect ECONNREFUSED ...`) instead of "Reached the max retries per
  * request limit". Pipelines send their commands through here too.
  */
-class GflowRedis extends Redis {
+class GflowRedis extends Node {
   /** Why the last connection attempt failed; cleared once connected. */
   private connectError: Error | undefined;
 
   constructor(
     private readonly url: string,
-    options: ClientOptions,
+    options: NodeOptions,
   ) {
     super(url, options);
     // ioredis emits connection errors as events; without a listener Node prints them as unhandled.
@@ -94,24 +147,147 @@ class GflowRedis extends Redis {
     });
   }
 
-  override sendCommand(...args: Parameters<Redis['sendCommand']>): unknown {
-    const [command] = args;
-    if (!explained.has(command)) {
-      explained.add(command);
-      const reject = command.reject;
-      command.reject = (err: Error) => reject(this.explain(err));
-    }
+  override sendCommand(...args: Parameters<Node['sendCommand']>): unknown {
+    explainRejection(args[0], (err) => explainError(err, this.url, this.connectError, ['Connection is closed.']));
+    return super.sendCommand(...args);
+  }
+}
+
+/** What a cluster client says when it gave up connecting, or was used after. */
+const CLUSTER_GAVE_UP = ['None of startup nodes is available', 'Connection is closed.', 'Cluster is ended.', 'Failed to refresh slots cache.'];
+
+/** What ioredis says of a node it could not reach, having swallowed the socket's own error. */
+const VAGUE = 'Connection is closed.';
+
+/**
+ * Why no seed node answers, by the sockets themselves: the first seed's
+ * connection error (`connect ECONNREFUSED 127.0.0.1:7000`, a time-out), or
+ * `undefined` when every seed accepts a connection (the reason is then
+ * Redis's own answer, which the cluster client does report).
+ */
+function probeSeeds(nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>): Promise<Error | undefined> {
+  const probes = nodes.map(
+    ({ host, port }) =>
+      new Promise<Error | undefined>((resolve) => {
+        const socket = connect({ host, port });
+        socket.setTimeout(REDIS_CONNECT_TIMEOUT_MS, () => {
+          socket.destroy();
+          resolve(Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), { code: 'ETIMEDOUT' }));
+        });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(undefined);
+        });
+        socket.once('error', resolve);
+      }),
+  );
+  return Promise.all(probes).then((errors) => errors.find((e) => e !== undefined));
+}
+
+/**
+ * ioredis's Cluster client, failing like {@link GflowRedis}: a command sent
+ * while no seed node answers fails after {@link RETRIES_PER_COMMAND} + 1
+ * failed attempts with an {@link UnreachableError} naming the URL. A
+ * cluster client that gave up stops (ioredis has no "keep reconnecting but
+ * fail queued commands" for clusters) and connects again at the next
+ * command, so a long-lived holder (a slave) is back as soon as the
+ * cluster is.
+ */
+class GflowCluster extends Cluster {
+  private connectError: Error | undefined;
+  /** The seeds' socket errors, probed when ioredis only said "Connection is closed."; cleared once connected. */
+  private probe: Promise<Error | undefined> | undefined;
+  /** Failed connection attempts since the last success or restart. */
+  private attempts = 0;
+  /** Closed by this process (closeRedis): never connect again. */
+  private closed = false;
+  private readonly seeds: ClusterUrl['nodes'];
+
+  constructor(
+    private readonly url: string,
+    private readonly failFast: boolean,
+  ) {
+    const { nodes, username, password } = parseClusterUrl(url);
+    const options: ClusterOptions = {
+      lazyConnect: false,
+      // Ready only once CLUSTER INFO says cluster_state:ok, so no command meets a cluster still assigning slots.
+      enableReadyCheck: true,
+      // Every read on the master: replicas lag, and a report must read what was just written.
+      scaleReads: 'master',
+      enableOfflineQueue: true,
+      // CLUSTER SLOTS on a node that accepts but never answers fails after this, and the next seed is asked.
+      slotsRefreshTimeout: 2000,
+      clusterRetryStrategy: () => (this.failFast || ++this.attempts > RETRIES_PER_COMMAND ? null : Math.min(this.attempts * 100, MAX_RECONNECT_DELAY_MS)),
+      redisOptions: {
+        ...(username !== undefined && { username }),
+        ...(password !== undefined && { password }),
+        connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+        disconnectTimeout: 300,
+        maxRetriesPerRequest: failFast ? 0 : RETRIES_PER_COMMAND,
+      },
+    };
+    super([...nodes], options);
+    this.seeds = nodes;
+    const failed = (err: Error) => {
+      this.connectError = reasonOf(err);
+      if (this.connectError.message === VAGUE) this.probe ??= probeSeeds(this.seeds);
+    };
+    this.on('error', failed);
+    this.on('node error', failed);
+    this.on('ready', () => {
+      this.connectError = undefined;
+      this.probe = undefined;
+      this.attempts = 0;
+    });
+  }
+
+  /** Whether the client connects again at its next command once it gave up: not with failFast, not once this process closed it. */
+  get restartable(): boolean {
+    return !this.failFast && !this.closed;
+  }
+
+  /** Connect again if the client gave up and may. */
+  private restart(): void {
+    if (this.status !== 'end' || !this.restartable) return;
+    this.attempts = 0;
+    this.connect().catch(() => undefined);
+  }
+
+  /** As {@link explainError}; a vague reason is replaced by the seeds' own socket error, once probed. */
+  private explain(err: Error): Error | Promise<Error> {
+    const explained = explainError(err, this.url, this.connectError, CLUSTER_GAVE_UP);
+    const probe = this.probe;
+    if (!(explained instanceof UnreachableError) || !explained.message.endsWith(`: ${VAGUE}`) || !probe) return explained;
+    return probe.then((found) => (found ? new UnreachableError('Redis', this.url, found.message, found) : explained));
+  }
+
+  override sendCommand(...args: Parameters<Cluster['sendCommand']>): unknown {
+    explainRejection(args[0], (err) => this.explain(err));
+    this.restart();
     return super.sendCommand(...args);
   }
 
-  private explain(err: Error): Error {
-    if (err instanceof UnreachableError) return err;
-    const code = (err as { code?: unknown }).code;
-    const gaveUp = err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.';
-    if (gaveUp && this.connectError) return new UnreachableError('Redis', this.url, this.connectError.message, this.connectError);
-    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return new UnreachableError('Redis', this.url, err.message, err);
-    // Closed with no failed connection: this process closed it (closeRedis), the server was not at fault.
-    return err;
+  /** A pipeline waits here until the slots are known; its failure is explained like a command's. */
+  override delayUntilReady(callback: Parameters<Cluster['delayUntilReady']>[0]): void {
+    this.restart();
+    const explained = (err: Error) => void Promise.resolve(this.explain(err)).then(callback);
+    if (this.status === 'end') return explained(new Error(VAGUE));
+    super.delayUntilReady((err?: Error | null) => (err ? explained(err) : callback(err)));
+  }
+
+  /** A client of its own on the same cluster (a subscriber needs one), failing the same way; not pooled. */
+  override duplicate(): Cluster {
+    return new GflowCluster(this.url, this.failFast);
+  }
+
+  override disconnect(reconnect = false): void {
+    if (!reconnect) this.closed = true;
+    super.disconnect(reconnect);
+  }
+
+  override quit(...args: Parameters<Cluster['quit']>): Promise<'OK'> {
+    this.closed = true;
+    return super.quit(...args);
   }
 }
 
@@ -126,23 +302,28 @@ export interface RedisOptions {
 
 /**
  * The process's client for `url`, created on first use (and again once a
- * client has ended). A command fails within seconds with an
- * {@link UnreachableError} naming the URL while the server is down; the
- * client keeps reconnecting and is back within a second of the server.
+ * client has ended): ioredis's `Redis` for `redis://` and `rediss://`, its
+ * `Cluster` for `redis+cluster://` (seed nodes). A command fails within
+ * seconds with an {@link UnreachableError} naming the URL while the server
+ * is down; the client is back within a second of the server.
+ * @throws UserError (exit 2) for a `redis+cluster://` URL that is not valid.
  */
 export function getRedis(url: string, options: RedisOptions = {}): Redis {
   const existing = clients.get(url);
-  if (existing && existing.status !== 'end') return existing;
-  const client = new GflowRedis(url, {
-    lazyConnect: false,
-    connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
-    // Closing waits this long for the server's goodbye: one that never answered would keep the process alive (2 s by default).
-    disconnectTimeout: 300,
-    // Commands sent before the connection is up wait for it, through at most RETRIES_PER_COMMAND + 1 failed attempts.
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: options.failFast ? 0 : RETRIES_PER_COMMAND,
-    retryStrategy: options.failFast ? () => null : (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-  });
+  // A cluster client that gave up connects again by itself at its next command: keep it, as its holders do.
+  if (existing && (existing.status !== 'end' || (existing instanceof GflowCluster && existing.restartable && !options.failFast))) return existing;
+  const client = isClusterUrl(url)
+    ? new GflowCluster(url, options.failFast ?? false)
+    : new GflowRedis(url, {
+        lazyConnect: false,
+        connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+        // Closing waits this long for the server's goodbye: one that never answered would keep the process alive (2 s by default).
+        disconnectTimeout: 300,
+        // Commands sent before the connection is up wait for it, through at most RETRIES_PER_COMMAND + 1 failed attempts.
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: options.failFast ? 0 : RETRIES_PER_COMMAND,
+        retryStrategy: options.failFast ? () => null : (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+      });
   clients.set(url, client);
   return client;
 }
@@ -159,10 +340,12 @@ export async function pingRedis(url: string, timeoutMs = 3000): Promise<void> {
     if (client.status === 'wait') await client.connect();
     const refused = new Promise<never>((_, reject) => {
       onError = reject;
-      if (client.status !== 'ready') client.once('error', onError);
+      // A cluster's client fails the command itself, with the reason its own error event lacks.
+      if (client.status !== 'ready' && !isCluster(client)) client.once('error', onError);
     });
     await withTimeout(Promise.race([client.ping(), refused]), timeoutMs);
   } catch (err) {
+    if (err instanceof UnreachableError) throw err;
     throw failure(`Redis at ${redact(url)} is unreachable: ${(err as Error).message}`, err);
   } finally {
     if (onError) client.off('error', onError);

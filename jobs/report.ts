@@ -9,6 +9,11 @@
  * | `retention` | `report_retention (game_id, cohort_day, new_users, d1, d2, d3, d7, d14, d30)` | 00:15, yesterday |
  * | `pay` | `report_pay (game_id, day, payers, revenue, pay_rate, arpu, arppu)` | 00:20, yesterday |
  * | `onlineToday` | `report_online`, today's row so far | every 5 minutes |
+ * | `retention_precompute` | caches `report.retention` of the last 30 cohorts per game | 06:00, yesterday |
+ *
+ * Analyses (report/analyses.ts): `report.active`, `report.retention` and
+ * `report.pay` answer the same figures on demand over any day range,
+ * optionally of a server range and/or a channel.
  *
  * Why this shape:
  * - The four daily tasks are calendar tasks over days, so one command reruns
@@ -29,6 +34,17 @@
  *   game and day, so retries and reruns never duplicate.
  * - Each task declares its table (reruns back it up, diff it, restore it)
  *   and its consistency checks (run after every rerun period).
+ * - `-s` / `-c` on a rerun: `active` and `pay` compute the figures of that
+ *   segment (users seen on those servers and/or with that channel, kept by
+ *   the activity store from the events' own `server` and `channel`) and
+ *   write them to `report_segment_active` / `report_segment_pay`, one row
+ *   per game, day and segment (`server=3-5;channel=ads`), leaving the whole
+ *   game's rows untouched: a filtered rerun never overwrites a total with a
+ *   part, and the segment rows are backed up, diffed and restored like any
+ *   other. `retention` and `online` keep no segments in their tables
+ *   (`filters: []`): a rerun giving them `-s` or `-c` is refused before it
+ *   starts, naming the task, rather than failing every game after the
+ *   backup. A cohort's segment is what `report.retention` answers.
  *
  * Day keys are the game's local days (`game.tz`, else the configured zone):
  * the run for day D reports each game's own day D. A game far west of the
@@ -36,6 +52,7 @@
  * installation that zone, or rerun the day later.
  */
 import { dayBounds, dayKeyOf, defineJob, defineTask } from 'gflow';
+import { REPORT_ANALYSES } from './report/analyses';
 import { activeFigures, onlineFigures, payFigures, retentionCells } from './report/compute';
 import { announce, openGame } from './report/game';
 import { REPORT_MIGRATIONS } from './report/schema';
@@ -48,10 +65,18 @@ import {
   PAY_TABLE,
   RETENTION_CHECKS,
   RETENTION_TABLE,
+  SEGMENT_ACTIVE_CHECKS,
+  SEGMENT_ACTIVE_TABLE,
+  SEGMENT_PAY_CHECKS,
+  SEGMENT_PAY_TABLE,
+  segmentLabel,
+  segmentOf,
   writeActive,
   writeOnline,
   writePay,
   writeRetention,
+  writeSegmentActive,
+  writeSegmentPay,
 } from './report/tables';
 
 /** A game-day takes well under a second; two minutes covers a ten-million-user game on a busy Redis. */
@@ -61,16 +86,20 @@ const active = defineTask({
   name: 'active',
   atExecute: 'd0H10',
   itemTimeoutSeconds: ITEM_TIMEOUT_SECONDS,
-  reports: [ACTIVE_TABLE],
-  checks: ACTIVE_CHECKS,
+  reports: [ACTIVE_TABLE, SEGMENT_ACTIVE_TABLE],
+  checks: [...ACTIVE_CHECKS, ...SEGMENT_ACTIVE_CHECKS],
+  // -s / -c: the segment's row in report_segment_active; report_active is left as it is.
+  filters: ['servers', 'channel'],
   mapTask: (ctx) => ctx.assignTask(),
   async execute(item, ctx) {
-    const { store } = await openGame(item, ctx);
+    const { store } = await openGame(item, ctx, { segments: true });
     const day = ctx.period.key;
-    const figures = await activeFigures(store, item.game, day);
-    await writeActive(ctx.mysql, ctx.names, item.game, day, figures);
+    const segment = segmentOf(ctx.filters);
+    const figures = await activeFigures(store, item.game, day, segment);
+    if (segment) await writeSegmentActive(ctx.mysql, ctx.names, item.game, day, segmentLabel(segment), figures);
+    else await writeActive(ctx.mysql, ctx.names, item.game, day, figures);
     await announce(ctx, item.game);
-    return { game: item.game, day, ...figures };
+    return { game: item.game, day, ...(segment && { segment: segmentLabel(segment) }), ...figures };
   },
 });
 
@@ -84,6 +113,8 @@ const retention = defineTask({
   rerunOrder: 'sequential',
   reports: [RETENTION_TABLE],
   checks: RETENTION_CHECKS,
+  // A cohort's segment is asked of report.retention (the analysis); the table is whole games'.
+  filters: [],
   mapTask: (ctx) => ctx.assignTask(),
   async execute(item, ctx) {
     const { store } = await openGame(item, ctx);
@@ -101,6 +132,8 @@ const online = defineTask({
   itemTimeoutSeconds: ITEM_TIMEOUT_SECONDS,
   reports: [ONLINE_TABLE],
   checks: ONLINE_CHECKS,
+  // Online buckets are kept per game only.
+  filters: [],
   mapTask: (ctx) => ctx.assignTask(),
   async execute(item, ctx) {
     const { store, zone } = await openGame(item, ctx);
@@ -136,16 +169,20 @@ const pay = defineTask({
   name: 'pay',
   atExecute: 'd0H20',
   itemTimeoutSeconds: ITEM_TIMEOUT_SECONDS,
-  reports: [PAY_TABLE],
-  checks: PAY_CHECKS,
+  reports: [PAY_TABLE, SEGMENT_PAY_TABLE],
+  checks: [...PAY_CHECKS, ...SEGMENT_PAY_CHECKS],
+  // -s / -c: the segment's row in report_segment_pay; report_pay is left as it is.
+  filters: ['servers', 'channel'],
   mapTask: (ctx) => ctx.assignTask(),
   async execute(item, ctx) {
-    const { store } = await openGame(item, ctx);
+    const { store } = await openGame(item, ctx, { segments: true });
     const day = ctx.period.key;
-    const figures = await payFigures(store, item.game, day);
-    await writePay(ctx.mysql, ctx.names, item.game, day, figures);
+    const segment = segmentOf(ctx.filters);
+    const figures = await payFigures(store, item.game, day, segment);
+    if (segment) await writeSegmentPay(ctx.mysql, ctx.names, item.game, day, segmentLabel(segment), figures);
+    else await writePay(ctx.mysql, ctx.names, item.game, day, figures);
     await announce(ctx, item.game);
-    return { game: item.game, day, ...figures };
+    return { game: item.game, day, ...(segment && { segment: segmentLabel(segment) }), ...figures };
   },
 });
 
@@ -153,6 +190,8 @@ export default defineJob({
   name: 'report',
   description: 'Daily reports per game: active users, retention, online users, payments',
   registerTask: [active, retention, online, pay, onlineToday],
-  // The four tables above, created by `gflow db migrate` (report/schema.ts).
+  // The tables above, created by `gflow db migrate` (report/schema.ts).
   migrations: REPORT_MIGRATIONS,
+  // report.active, report.retention (pre-computed every morning: task retention_precompute), report.pay.
+  analyses: REPORT_ANALYSES,
 });

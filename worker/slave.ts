@@ -14,6 +14,9 @@ import { createAlertActivities } from '../activities/alerts';
 import { createRerunActivities } from '../activities/rerun';
 import { createLedgerActivities } from '../activities/ledger';
 import { createRunActivities } from '../activities/run';
+import { createAnalysisActivities } from '../activities/analysis';
+import { askInProcess } from './ask';
+import { createRequestConsumer } from './requests';
 import { listEnabledGames } from '../store/games/registry';
 import { computeBuildId } from './build-id';
 import type { Config } from '../infra/config';
@@ -41,6 +44,11 @@ export interface SlaveOptions {
    * alive. Never in a process that hosts other things (tests, `gflow dev`).
    */
   readonly exitProcessOnAbandon?: boolean;
+  /**
+   * Answer the Redis request stream (worker/requests.ts) beside the workers.
+   * @defaultValue true
+   */
+  readonly answerRequests?: boolean;
 }
 
 /**
@@ -54,7 +62,7 @@ export const SHUTDOWN_FORCE_MARGIN_SECONDS = 2;
 export interface Slave {
   readonly name: string;
   readonly queues: readonly string[];
-  /** Resolves when both workers have stopped. */
+  /** Resolves when both workers (and the request consumer) have stopped. */
   run(): Promise<void>;
   shutdown(): void;
 }
@@ -75,23 +83,33 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
   const names = new Names(config.prefix);
   const registry = loadJobs(config.jobsDir);
   const mysql = getMysql(config.mysqlUrl);
-  // Activities that look at other runs (a period's writer) share one client, connected on first use.
+  // Activities that look at other runs (a period's writer) and the request consumer share one client, connected on
+  // first use; a failed connection is forgotten, so the next use tries again (Temporal may be back).
   let client: Promise<Client> | undefined;
+  const temporal = (): Promise<Client> =>
+    (client ??= connectClient(config).catch((err: unknown) => {
+      client = undefined;
+      throw err;
+    }));
   const buildId = computeBuildId(config.jobsDir);
   const identity = `${slave}@${process.pid}#${buildId}`;
+  const redis = getRedis(config.redisUrl);
+  const analysisDeps = { config, registry, names, redis, mysql, log };
   const activities = {
     ...createRunActivities({
       config,
       registry,
       names,
-      redis: getRedis(config.redisUrl),
+      redis,
       mysql,
       log,
       assignTask: async () => (await listEnabledGames(mysql, names)).map((g) => ({ game: g.id })),
       identity,
+      ask: askInProcess(analysisDeps),
     }),
-    ...createLedgerActivities({ registry, names, mysql, buildId, temporal: () => (client ??= connectClient(config)) }),
-    ...createRerunActivities({ registry, names, mysql, temporal: () => (client ??= connectClient(config)) }),
+    ...createAnalysisActivities(analysisDeps),
+    ...createLedgerActivities({ registry, names, mysql, buildId, temporal }),
+    ...createRerunActivities({ registry, names, mysql, temporal }),
     ...createAlertActivities(config, { log: log.child('alerts') }),
   };
   const grace = options.shutdownGraceSeconds ?? 30;
@@ -108,6 +126,9 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
     activities,
     shutdownGraceTime: `${grace}s`,
     shutdownForceTime: `${grace + SHUTDOWN_FORCE_MARGIN_SECONDS}s`,
+    // Heartbeats reach Temporal at least every 2 s (not 80% of the minute's timeout): a batch's record of
+    // finished items is that fresh when its slave dies, and a cancelled batch hears of it that soon.
+    maxHeartbeatThrottleInterval: '2s',
     // The build id rides in the identity: Temporal's poller list is then the one place `gflow top` reads versions from.
     identity,
   } as const;
@@ -118,12 +139,14 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
   });
   const own = await Worker.create({ ...common, taskQueue: names.slaveQueue(slave) });
   const workers = [shared, own];
+  const requests = options.answerRequests === false ? undefined : createRequestConsumer({ config, registry, names, redis, temporal, slave, log: log.child('requests') });
   // When the slave was told to stop (a signal reaches the workers through Temporal's runtime, not through stopAll).
   let stopAskedAt: number | undefined;
   for (const w of workers) {
     const shutdown = w.shutdown.bind(w);
     w.shutdown = () => {
       stopAskedAt ??= Date.now();
+      requests?.stop();
       shutdown();
     };
   }
@@ -133,6 +156,8 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
     queues: [names.sharedQueue, names.slaveQueue(slave)],
     async run() {
       let abandoned = false;
+      // Requests become workflows: answered only while the workers that run them are up.
+      const answering = requests?.run();
       try {
         // If one worker dies, stop the other: a half slave would take work it cannot finish.
         await Promise.all(
@@ -147,6 +172,9 @@ export async function createSlave(options: SlaveOptions): Promise<Slave> {
           ),
         );
       } finally {
+        // Before the Temporal client closes: the consumer may be handing a request to a workflow (aborted, left pending).
+        requests?.stop();
+        await answering;
         // Closing waits on Temporal's side of the connection only so long: an unreachable server must not hold the exit.
         await settleWithin(connection.close(), 2000);
         if (client) await settleWithin(client.then((c) => c.connection.close()), 2000);

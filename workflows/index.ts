@@ -3,3 +3,4 @@ export { taskRun } from './task-run';
 export { scheduledRun } from './scheduled-run';
 export { rerun } from './rerun';
 export { restore } from './restore';
+export { analysisRun } from './analysis';

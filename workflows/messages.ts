@@ -1,5 +1,6 @@
-/** Queries of gflow's workflows: clients import these constants. */
-import { defineQuery } from '@temporalio/workflow';
+/** Queries and signals of gflow's workflows: clients import these constants. */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Delivery } from '../activities/analysis';
 import type { RunProgress } from '../activities/types';
 
 /** A run's live progress: items total, done, failed. */
@@ -18,3 +19,6 @@ export interface RerunProgress {
 }
 
 export const rerunProgressQuery = defineQuery<RerunProgress>('rerunProgress');
+
+/** A stream request joins an analysis: answer it too (its entry id and reply list). */
+export const replyToSignal = defineSignal<[Delivery]>('replyTo');

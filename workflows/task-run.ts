@@ -1,10 +1,11 @@
 /**
  * One run of one task for one period: record it in the ledger, claim the
  * task's period (one writer at a time), wait for the task it depends on (if
- * any), `mapTask` → one `execute` activity per item (bounded concurrency,
- * each item isolated from the others' failures, the whole within the run's
- * time limit) → `afterExecute` → the task's checks → the outcome, written to
- * the ledger and shown in Temporal (`GflowOutcome`, the run's details).
+ * any), `mapTask` → the items, each run by an `execute` activity of its own
+ * or, when the run has many, by batches of them (bounded concurrency, each
+ * item isolated from the others' failures, the whole within the run's time
+ * limit) → `afterExecute` → the task's checks → the outcome, written to the
+ * ledger and shown in Temporal (`GflowOutcome`, the run's details).
  *
  * Started by a schedule (through `scheduledRun`), by `gflow start` for a
  * once-task, and by reruns: one code path for every way a period is computed.
@@ -27,7 +28,19 @@ import {
 import type { Incident } from '../activities/alerts';
 import type { CheckCounts, LedgerActivities } from '../activities/ledger';
 import type { RunActivities } from '../activities/run';
-import type { ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunProgress, RunSettings, RunSummary } from '../activities/types';
+import type {
+  BatchItemOutcome,
+  BatchProgress,
+  BatchResult,
+  ExecutedItem,
+  ItemOutcome,
+  PlannedItem,
+  RunInput,
+  RunPlan,
+  RunProgress,
+  RunSettings,
+  RunSummary,
+} from '../activities/types';
 import { Names, searchAttributes } from '../core/names';
 import { decideOutcome, outcomeWords, type FinalOutcome } from '../core/outcome';
 import type { LedgerItem } from '../activities/ledger';
@@ -35,7 +48,7 @@ import { raise } from './alerts';
 import { failureMessage } from './failures';
 import { progressQuery } from './messages';
 import { claimPeriod, releasePeriod } from './period-lock';
-import { mapBounded } from './pool';
+import { cutBatches, mapBounded } from './pool';
 import { DEPENDENCY_GAVE_UP, retryPolicy } from '../core/retry';
 
 const { planRun, afterExecute } = proxyActivities<RunActivities>({
@@ -58,6 +71,18 @@ const { runSettings } = proxyLocalActivities<RunActivities>({
 
 /** An item's error text kept in the ledger and in the run's result. */
 const MAX_ERROR_CHARS = 2000;
+
+/**
+ * Attempts of one batch activity. It fails only when its slave does (a
+ * heartbeat timeout): one retry rides out a slave restarted or killed
+ * mid-batch, skipping what it finished; a second death suggests an item that
+ * kills its slave, so the items left run one per activity, where only that
+ * item fails.
+ */
+const BATCH_ATTEMPTS = 2;
+
+/** Before the items that failed in a batch are retried alone: the item policy's first backoff. */
+const RETRY_ALONE_AFTER = '1s';
 
 export async function taskRun(input: RunInput): Promise<RunSummary> {
   const startedAt = workflowInfo().startTime.getTime();
@@ -85,11 +110,15 @@ export async function taskRun(input: RunInput): Promise<RunSummary> {
     progress = { ...progress, total: planned.items.length };
     setCurrentDetails(`running ${planned.items.length} items`);
     const itemsScope = new CancellationScope();
+    const settle = (outcome: ItemOutcome): void => {
+      outcomes.set(outcome.index, outcome);
+      progress = { ...progress, done: progress.done + 1, failed: progress.failed + (outcome.ok ? 0 : 1) };
+    };
+    // A unit of one item runs exactly as before batches existed (and as a replayed older run scheduled it).
     const items = itemsScope.run(() =>
-      mapBounded(planned.items, planned.concurrency, async (item) => {
-        const outcome = await runItem(input, planned, item, names);
-        outcomes.set(item.index, outcome);
-        progress = { ...progress, done: progress.done + 1, failed: progress.failed + (outcome.ok ? 0 : 1) };
+      mapBounded(unitsOf(planned), planned.concurrency, async (unit) => {
+        if (unit.length === 1) settle(await runItem(input, planned, unit[0]!, names));
+        else await runBatch(input, planned, unit, names, settle);
       }),
     );
     const timedOut = await withinLimit(items, itemsScope, settings.timeoutSeconds);
@@ -251,18 +280,117 @@ async function waitForDependency(input: RunInput, dep: NonNullable<RunSettings['
   return name;
 }
 
-async function runItem(input: RunInput, plan: RunPlan, item: PlannedItem, names: Names): Promise<ItemOutcome> {
-  const base = { index: item.index, label: item.label, ...(item.game !== undefined && { game: item.game }), ...(item.slave && { slave: item.slave }) };
-  const ran = (done: ExecutedItem): ItemOutcome => ({ ...base, ok: true, result: done.result, attempts: done.attempt, ranOn: done.ranOn, durationMs: done.durationMs });
-  const failed = (err: unknown): ItemOutcome => ({ ...base, ok: false, error: failureMessage(err), attempts: attemptsOf(err, plan) });
+/**
+ * The units a run's lanes take, in order: batches of unpinned items when the
+ * run has many of them, else one item each (as every run did before batches).
+ *
+ * A batch holds at most the task's `batchSize` items, and the run is cut into
+ * at least `concurrency` batches: batching never leaves a lane idle nor piles
+ * a mid-sized run onto one slave, and, since a batch runs its items one at a
+ * time, a run still executes at most `concurrency` items at once. A run with
+ * fewer than twice `concurrency` unpinned items gains little and keeps one
+ * activity per item. Pinned items always run alone, on their slave's queue.
+ */
+export function unitsOf(plan: RunPlan): PlannedItem[][] {
+  const shared = plan.items.filter((i) => !i.slave).length;
+  const size = Math.min(plan.batchSize ?? 1, Math.floor(shared / plan.concurrency));
+  return size < 2 ? plan.items.map((i) => [i]) : cutBatches(plan.items, size, (i) => i.slave !== undefined);
+}
+
+/**
+ * Run `items` as batches, settling each item once its outcome is final.
+ *
+ * - An item that failed with a retryable error is retried alone, once the
+ *   batch has returned, by an item activity with the attempts it has left
+ *   (`maxAttempts` less those it used): one game's failure fails only that
+ *   game, and retries only it. A non-retryable failure (`UserError`) is
+ *   final at once, as for an item activity.
+ * - Items a stopping slave left unrun go back into a batch, to another slave.
+ * - A batch that failed as a whole (its slave died twice; or the slave lacks
+ *   the task) keeps what its last heartbeat recorded as finished; the rest
+ *   run one per activity (or fail, if no retry can mend it).
+ *
+ * Everything happens in the lane that took the batch, so the run's bound on
+ * items at once holds; a cancelled run or one at its time limit cancels the
+ * batch and its items are reported pending, like a running item activity's.
+ */
+async function runBatch(input: RunInput, plan: RunPlan, items: readonly PlannedItem[], names: Names, settle: (outcome: ItemOutcome) => void): Promise<void> {
+  const alone: Array<{ item: PlannedItem; used: number }> = [];
+  const take = (item: PlannedItem, o: BatchItemOutcome): void => {
+    if (o.ok) settle({ ...baseOf(item), ok: true, result: o.result, attempts: o.attempts, ranOn: o.ranOn, durationMs: o.durationMs });
+    else if (o.retryable && o.attempts < plan.maxAttempts) alone.push({ item, used: o.attempts });
+    else settle({ ...baseOf(item), ok: false, error: o.error, attempts: o.attempts });
+  };
+  let todo = items;
+  while (todo.length > 0) {
+    let result: BatchResult;
+    try {
+      result = await executeBatch(input, plan, todo);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const last = lastProgress(err);
+      const finished = new Map((last?.done ?? []).map((o) => [o.index, o]));
+      for (const item of todo) {
+        const o = finished.get(item.index);
+        if (o) take(item, o);
+        else if (isNonRetryable(err)) settle({ ...baseOf(item), ok: false, error: failureMessage(err), attempts: 1 });
+        else alone.push({ item, used: last?.tries[item.index] ?? 0 });
+      }
+      break;
+    }
+    const ran = new Map(result.outcomes.map((o) => [o.index, o]));
+    for (const item of todo) {
+      const o = ran.get(item.index);
+      if (o) take(item, o);
+    }
+    const unrun = todo.filter((i) => !ran.has(i.index));
+    // A batch that ran nothing (its slave stopping as it began): the rest go one per activity rather than loop.
+    if (unrun.length === todo.length) {
+      alone.push(...unrun.map((item) => ({ item, used: 0 })));
+      break;
+    }
+    todo = unrun;
+  }
+  // One pause for all of them: each failed a while ago, somewhere in the batch.
+  if (alone.some((a) => a.used > 0)) await sleep(RETRY_ALONE_AFTER);
+  for (const { item, used } of alone) settle(await runItem(input, plan, item, names, used));
+}
+
+function baseOf(item: PlannedItem): Pick<ItemOutcome, 'index' | 'label' | 'game' | 'slave'> {
+  return { index: item.index, label: item.label, ...(item.game !== undefined && { game: item.game }), ...(item.slave && { slave: item.slave }) };
+}
+
+/** What the batch's last heartbeat recorded, when it failed by a heartbeat timeout (its slave died). */
+function lastProgress(err: unknown): BatchProgress | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  const details: unknown = cause instanceof TimeoutFailure ? cause.lastHeartbeatDetails : undefined;
+  const d = details as Partial<BatchProgress> | null | undefined;
+  return typeof d === 'object' && d !== null && d.batch === 1 && Array.isArray(d.done) && typeof d.tries === 'object' && d.tries !== null ? (d as BatchProgress) : undefined;
+}
+
+function isNonRetryable(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  return cause instanceof ApplicationFailure && cause.nonRetryable === true;
+}
+
+/**
+ * One item as its own activity. `used`: attempts it already had in a batch;
+ * it then has the rest of `maxAttempts` (at least one), and the ledger counts
+ * them all.
+ */
+async function runItem(input: RunInput, plan: RunPlan, item: PlannedItem, names: Names, used = 0): Promise<ItemOutcome> {
+  const base = baseOf(item);
+  const attempts = Math.max(1, plan.maxAttempts - used);
+  const ran = (done: ExecutedItem): ItemOutcome => ({ ...base, ok: true, result: done.result, attempts: used + done.attempt, ranOn: done.ranOn, durationMs: done.durationMs });
+  const failed = (err: unknown): ItemOutcome => ({ ...base, ok: false, error: failureMessage(err), attempts: used + attemptsOf(err, attempts) });
   try {
-    return ran(await execute(input, plan, item, item.slave ? names.slaveQueue(item.slave) : workflowInfo().taskQueue));
+    return ran(await execute(input, plan, item, item.slave ? names.slaveQueue(item.slave) : workflowInfo().taskQueue, attempts));
   } catch (err) {
     if (isCancellation(err)) throw err;
     if (item.slave && isScheduleToStartTimeout(err)) {
       if (plan.slaveFallback === 'shared') {
         try {
-          return ran(await execute(input, plan, item, workflowInfo().taskQueue));
+          return ran(await execute(input, plan, item, workflowInfo().taskQueue, attempts));
         } catch (retryErr) {
           if (isCancellation(retryErr)) throw retryErr;
           return failed(retryErr);
@@ -275,12 +403,11 @@ async function runItem(input: RunInput, plan: RunPlan, item: PlannedItem, names:
 }
 
 /** A non-retryable failure ends after its first attempt that says so; otherwise the policy ran out. */
-function attemptsOf(err: unknown, plan: RunPlan): number {
-  const cause = err instanceof ActivityFailure ? err.cause : undefined;
-  return cause instanceof ApplicationFailure && cause.nonRetryable ? 1 : plan.maxAttempts;
+function attemptsOf(err: unknown, maxAttempts: number): number {
+  return isNonRetryable(err) ? 1 : maxAttempts;
 }
 
-function execute(input: RunInput, plan: RunPlan, item: PlannedItem, taskQueue: string): Promise<ExecutedItem> {
+function execute(input: RunInput, plan: RunPlan, item: PlannedItem, taskQueue: string, maxAttempts: number): Promise<ExecutedItem> {
   const pinned = taskQueue !== workflowInfo().taskQueue;
   const options: ActivityOptions = {
     taskQueue,
@@ -289,10 +416,23 @@ function execute(input: RunInput, plan: RunPlan, item: PlannedItem, taskQueue: s
     heartbeatTimeout: '1 minute',
     // A pinned item waits for its slave a bounded time; that timeout is never retried.
     ...(pinned && { scheduleToStartTimeout: `${plan.slaveWaitSeconds}s` }),
-    retry: retryPolicy(plan.maxAttempts),
+    retry: retryPolicy(maxAttempts),
     summary: `${item.label} · ${input.period.key}`,
   };
   return proxyActivities<RunActivities>(options).executeItem(input, item);
+}
+
+function executeBatch(input: RunInput, plan: RunPlan, items: readonly PlannedItem[]): Promise<BatchResult> {
+  const options: ActivityOptions = {
+    // Each item has the task's time limit inside the batch; this only backs them up.
+    startToCloseTimeout: `${items.length * plan.itemTimeoutSeconds + 60}s`,
+    // As for an item: a killed slave's batch is retried elsewhere within a minute, from its last heartbeat.
+    heartbeatTimeout: '1 minute',
+    retry: retryPolicy(BATCH_ATTEMPTS),
+    summary: `${items[0]!.label} … ${items[items.length - 1]!.label} (${items.length} items) · ${input.period.key}`,
+  };
+  // Results travel only to afterExecute: without one, the history need not carry them.
+  return proxyActivities<RunActivities>(options).executeBatch(input, items, { itemTimeoutSeconds: plan.itemTimeoutSeconds, keepResults: plan.hasAfterExecute });
 }
 
 function alert(input: RunInput, kind: Incident['kind'], summary: string, games?: Incident['games']): Promise<void> {

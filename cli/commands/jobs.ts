@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { TaskStatus } from '../../client/status';
 import type { AnyTask } from '../../core/job';
 import { describeSchedule } from '../../core/schedule';
+import { describeParams } from '../../core/analysis';
 import type { Config } from '../../infra/config';
 import { cliContext, lazyImport, print, printJson, printTable } from '../context';
 
@@ -28,6 +29,10 @@ Examples:
         ['job', 'task', 'when', 'schedule', 'next run'],
         statuses.map((s) => [s.job, s.task, s.when, s.schedule?.state ?? (options.offline ? '' : 'once'), s.schedule?.nextRuns[0] ?? '']),
       );
+      const analyses = registry.list().flatMap((job) => (job.analyses ?? []).map((a) => [`${job.name}.${a.name}`, describeParams(a), a.description ?? '']));
+      if (analyses.length === 0) return;
+      print();
+      printTable(['analysis (gflow ask)', 'params (? optional)', 'what'], analyses);
     });
 }
 

@@ -124,7 +124,7 @@ window.gflow = (() => {
   async function nav(active) {
     const header = el('header', { class: 'nav' },
       el('a', { class: 'brand', href: '/' }, 'gflow console'),
-      [['/', 'Overview'], ['/reruns', 'Reruns'], ['/reports', 'Reports']].map(([href, label]) => el('a', { href, class: label === active ? 'active' : '' }, label)),
+      [['/', 'Overview'], ['/reruns', 'Reruns'], ['/reports', 'Reports'], ['/analyses', 'Analyses']].map(([href, label]) => el('a', { href, class: label === active ? 'active' : '' }, label)),
       el('span', { class: 'spacer' }),
     );
     document.body.prepend(header);

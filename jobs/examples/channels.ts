@@ -24,8 +24,7 @@
  * Try it: `GFLOW_JOBS=jobs/examples gflow db migrate`, then
  * `GFLOW_JOBS=jobs/examples gflow start channels` next to `gflow start ingest`.
  */
-import type { Redis } from 'ioredis';
-import { announceFinished, consumeEvents, defineJob, defineTask, periodValue, upsertReport, usageError, type Names, type PlayerEvent } from 'gflow';
+import { announceFinished, consumeEvents, defineJob, defineTask, periodValue, upsertReport, usageError, type GameContext, type Names, type PlayerEvent } from 'gflow';
 
 /** The job's consumer group on the event stream: it sees every event, whatever the collectors do. */
 export const GROUP = 'channels';
@@ -36,11 +35,14 @@ const TTL_SECONDS = 400 * 86_400;
 type Kind = 'new' | 'payers';
 const KIND_OF: Partial<Record<PlayerEvent['type'], Kind>> = { register: 'new', pay: 'payers' };
 
-/** The day's channels, and per channel and kind its users. Channels are encoded: any text may be one, `:` included. */
+/**
+ * The day's channels, and per channel and kind its users. Channels are encoded: any text may be one, `:` included.
+ * Game keys (`<prefix>:channels:{<game>}:…`) share the game's slot, so counting them in one pipeline works on a Redis Cluster too.
+ */
 export function channelKeys(names: Names, game: number, day: string) {
   return {
-    channels: names.redisKey('channels', game, day),
-    users: (kind: Kind, channel: string) => names.redisKey('channels', game, day, kind, encodeURIComponent(channel)),
+    channels: names.gameKey('channels', game, day),
+    users: (kind: Kind, channel: string) => names.gameKey('channels', game, day, kind, encodeURIComponent(channel)),
   };
 }
 
@@ -97,7 +99,7 @@ const daily = defineTask({
 });
 
 /** SCARD of every key, in one round trip. */
-async function countAll(redis: Redis, keys: readonly string[]): Promise<number[]> {
+async function countAll(redis: GameContext['redis'], keys: readonly string[]): Promise<number[]> {
   if (keys.length === 0) return [];
   const pipeline = redis.pipeline();
   for (const key of keys) pipeline.scard(key);

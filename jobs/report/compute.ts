@@ -8,7 +8,7 @@
  * functions serve the `report` job, its tests and the benchmarks, so what is
  * measured is what runs.
  */
-import { addDays, daysEnding, type ActivityStore } from 'gflow';
+import { addDays, daysEnding, type ActivityStore, type SegmentFilter } from 'gflow';
 
 /** The retention days of `report_retention` (its columns d1, d2, d3, d7, d14, d30). */
 export const RETENTION_DAYS = [1, 2, 3, 7, 14, 30] as const;
@@ -26,7 +26,21 @@ export interface ActiveFigures {
   readonly newUsers: number;
 }
 
-export async function activeFigures(store: ActivityStore, game: number, day: string): Promise<ActiveFigures> {
+/**
+ * A `report_active` row; with `segment`, the same figures of the users in
+ * the segment (store.ts `segmentCount`: seen on one of its servers and/or
+ * with its channel, over the day or the window).
+ */
+export async function activeFigures(store: ActivityStore, game: number, day: string, segment?: SegmentFilter): Promise<ActiveFigures> {
+  if (segment) {
+    const [dau, newUsers, wau, mau] = await Promise.all([
+      store.segmentCount(game, 'active', [day], segment),
+      store.segmentCount(game, 'new', [day], segment),
+      store.segmentCount(game, 'active', daysEnding(day, 7), segment),
+      store.segmentCount(game, 'active', daysEnding(day, 30), segment),
+    ]);
+    return { dau, wau, mau, newUsers };
+  }
   const [dau, newUsers, wau, mau] = await Promise.all([
     store.count(game, 'active', day),
     store.count(game, 'new', day),
@@ -108,8 +122,14 @@ export interface PayFigures {
 /** The scale of {@link DayRevenue.units}: 1/10,000 (data/events.ts `AMOUNT_SCALE`). */
 const UNITS_PER_AMOUNT = 10_000n;
 
-export async function payFigures(store: ActivityStore, game: number, day: string): Promise<PayFigures> {
-  const [payers, dau, revenue] = await Promise.all([store.count(game, 'payers', day), store.count(game, 'active', day), store.revenue(game, day)]);
+/**
+ * A `report_pay` row; with `segment`, the segment's payers and active users
+ * and the revenue of its orders (each order by its own server and channel).
+ */
+export async function payFigures(store: ActivityStore, game: number, day: string, segment?: SegmentFilter): Promise<PayFigures> {
+  const [payers, dau, revenue] = segment
+    ? await Promise.all([store.segmentCount(game, 'payers', [day], segment), store.segmentCount(game, 'active', [day], segment), store.segmentRevenue(game, day, segment)])
+    : await Promise.all([store.count(game, 'payers', day), store.count(game, 'active', day), store.revenue(game, day)]);
   const units = BigInt(revenue.units);
   return {
     payers,

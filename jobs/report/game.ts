@@ -16,11 +16,13 @@ export interface OpenGame {
 
 /**
  * Open the item's game. Fails the item at once (no retries) if the game left
- * the registry, or if the run asks for a server or channel breakdown the
- * activity store does not keep: a silent whole-game total would be wrong.
+ * the registry, or if the run asks for a server or channel segment and the
+ * task does not compute segments (`segments`): a silent whole-game total
+ * would be wrong. Such a rerun is refused before it starts (the tasks
+ * declare `filters`, client/reruns.ts): this is the last line only.
  */
-export async function openGame(item: GameItem, ctx: TaskContext): Promise<OpenGame> {
-  if (ctx.filters.servers || ctx.filters.channel) {
+export async function openGame(item: GameItem, ctx: TaskContext, { segments = false }: { readonly segments?: boolean } = {}): Promise<OpenGame> {
+  if (!segments && (ctx.filters.servers || ctx.filters.channel !== undefined)) {
     throw usageError(`${ctx.job}.${ctx.task} computes whole games: -s (servers) and -c (channel) do not apply`);
   }
   const game = await ctx.game(item.game);

@@ -10,6 +10,9 @@
  * Installations migrated before jobs declared their tables have these tables
  * already (gflow's old versions `0200_report_*`); versions 1 to 4 create
  * them only if missing (`IF NOT EXISTS`) and are then recorded: no data moves.
+ * Version 5 adds the segment tables (`report_segment_active`, `report_segment_pay`):
+ * the same figures for a server range and/or a channel, one row per game,
+ * day and segment, written only by reruns with `-s` / `-c` (jobs/report.ts).
  */
 import type { JobMigration } from 'gflow';
 
@@ -20,13 +23,22 @@ const LATER = 'INT UNSIGNED NULL';
 /** Amounts as the events carry them: at most 4 decimal places. */
 const MONEY = 'DECIMAL(19,4)';
 
-/** The four report tables' names. */
+/** The report tables' names: the four daily tables, and the segment tables filtered reruns write. */
 export const REPORT_TABLES = {
   active: 'report_active',
   retention: 'report_retention',
   online: 'report_online',
   pay: 'report_pay',
+  segmentActive: 'report_segment_active',
+  segmentPay: 'report_segment_pay',
 } as const;
+
+/**
+ * A segment's name in the segment tables: what a rerun's `-s` / `-c` asked
+ * for (`server=3-5`, `server=7`, `channel=ads`, `server=3-5;channel=ads`:
+ * tables.ts `segmentLabel`). Binary collation: channels compare as spelled.
+ */
+const SEGMENT = 'VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
 
 /** The report job's migrations. Append new versions; never edit a shipped one. */
 export const REPORT_MIGRATIONS: readonly JobMigration[] = [
@@ -88,5 +100,34 @@ export const REPORT_MIGRATIONS: readonly JobMigration[] = [
         PRIMARY KEY (game_id, day),
         KEY day (day)
       ) ${TABLE}`,
+  },
+  {
+    version: 5,
+    description: 'report_segment_active, report_segment_pay: the active and pay rows of a server range and/or channel (reruns with -s / -c)',
+    up: [
+      `CREATE TABLE IF NOT EXISTS {report}.${REPORT_TABLES.segmentActive} (
+        game_id INT UNSIGNED NOT NULL,
+        day DATE NOT NULL,
+        segment ${SEGMENT},
+        dau ${COUNT},
+        wau ${COUNT},
+        mau ${COUNT},
+        new_users ${COUNT},
+        PRIMARY KEY (game_id, day, segment),
+        KEY day (day)
+      ) ${TABLE}`,
+      `CREATE TABLE IF NOT EXISTS {report}.${REPORT_TABLES.segmentPay} (
+        game_id INT UNSIGNED NOT NULL,
+        day DATE NOT NULL,
+        segment ${SEGMENT},
+        payers ${COUNT},
+        revenue ${MONEY} NOT NULL,
+        pay_rate DECIMAL(7,6) NULL,
+        arpu ${MONEY} NULL,
+        arppu ${MONEY} NULL,
+        PRIMARY KEY (game_id, day, segment),
+        KEY day (day)
+      ) ${TABLE}`,
+    ],
   },
 ];

@@ -4,7 +4,7 @@
  * that write them. Table definitions: ./schema.ts.
  */
 import type { Pool } from 'mysql2/promise';
-import { upsertReport, type Names, type Period, type ReportCheck, type ReportTable } from 'gflow';
+import { upsertReport, type Names, type Period, type ReportCheck, type ReportTable, type RunFilters, type SegmentFilter } from 'gflow';
 import { cohortDays, RETENTION_DAYS, type ActiveFigures, type CohortCell, type OnlineFigures, type PayFigures } from './compute';
 import { REPORT_TABLES } from './schema';
 
@@ -22,6 +22,10 @@ export const RETENTION_TABLE: ReportTable = {
   periodColumn: 'cohort_day',
   periodValues: (period: Period) => cohortDays(period.key).map(dateOf),
 };
+
+/** The segment tables: keyed by game, day and segment as well (a rerun of `-s 3,5` backs up, diffs and restores every segment of its days). */
+export const SEGMENT_ACTIVE_TABLE: ReportTable = { table: REPORT_TABLES.segmentActive, periodColumn: 'day', keyColumns: ['segment'] };
+export const SEGMENT_PAY_TABLE: ReportTable = { table: REPORT_TABLES.segmentPay, periodColumn: 'day', keyColumns: ['segment'] };
 
 const everyGame = (table: string): ReportCheck => ({ kind: 'rowPerGame', table });
 
@@ -45,6 +49,33 @@ export const PAY_CHECKS: readonly ReportCheck[] = [
   { kind: 'range', table: REPORT_TABLES.pay, column: 'pay_rate', min: 0, max: 1 },
   everyGame(REPORT_TABLES.pay),
 ];
+
+/**
+ * A segment's rows obey the same orders (its new users are among its active
+ * users, its payers among them too). No row-per-game check: scheduled runs
+ * write no segment rows, and a filtered rerun writes only its own segment.
+ */
+export const SEGMENT_ACTIVE_CHECKS: readonly ReportCheck[] = [{ kind: 'ordered', table: REPORT_TABLES.segmentActive, columns: ['new_users', 'dau', 'wau', 'mau'] }];
+export const SEGMENT_PAY_CHECKS: readonly ReportCheck[] = [{ kind: 'range', table: REPORT_TABLES.segmentPay, column: 'pay_rate', min: 0, max: 1 }];
+
+/** The segment a rerun's `-s` / `-c` ask for, or `undefined` for the whole game (`-g` alone, or a scheduled run). */
+export function segmentOf(filters: RunFilters): SegmentFilter | undefined {
+  if (!filters.servers && filters.channel === undefined) return undefined;
+  return { ...(filters.servers && { servers: filters.servers }), ...(filters.channel !== undefined && { channel: filters.channel }) };
+}
+
+/**
+ * The `segment` column of a segment: `server=3-5` (`server=7` for one
+ * server), `channel=ads`, both joined by `;` (`server=3-5;channel=ads`).
+ * The server part never holds `;`, and the channel comes last, so a label
+ * reads back unambiguously whatever the channel.
+ */
+export function segmentLabel(segment: SegmentFilter): string {
+  const parts: string[] = [];
+  if (segment.servers) parts.push(`server=${segment.servers.from === segment.servers.to ? segment.servers.from : `${segment.servers.from}-${segment.servers.to}`}`);
+  if (segment.channel !== undefined) parts.push(`channel=${segment.channel}`);
+  return parts.join(';');
+}
 
 /** Upsert `report_active` for (game, day). */
 export function writeActive(mysql: Pool, names: Names, game: number, day: string, f: ActiveFigures): Promise<void> {
@@ -73,4 +104,22 @@ export function writeOnline(mysql: Pool, names: Names, game: number, day: string
 export function writePay(mysql: Pool, names: Names, game: number, day: string, f: PayFigures): Promise<void> {
   const row = [game, dateOf(day), f.payers, f.revenue, f.payRate, f.arpu, f.arppu];
   return upsertReport(mysql, names, REPORT_TABLES.pay, ['game_id', 'day', 'payers', 'revenue', 'pay_rate', 'arpu', 'arppu'], [row], ['payers', 'revenue', 'pay_rate', 'arpu', 'arppu']);
+}
+
+/** Upsert `report_segment_active` for (game, day, segment). */
+export function writeSegmentActive(mysql: Pool, names: Names, game: number, day: string, segment: string, f: ActiveFigures): Promise<void> {
+  return upsertReport(
+    mysql,
+    names,
+    REPORT_TABLES.segmentActive,
+    ['game_id', 'day', 'segment', 'dau', 'wau', 'mau', 'new_users'],
+    [[game, dateOf(day), segment, f.dau, f.wau, f.mau, f.newUsers]],
+    ['dau', 'wau', 'mau', 'new_users'],
+  );
+}
+
+/** Upsert `report_segment_pay` for (game, day, segment). */
+export function writeSegmentPay(mysql: Pool, names: Names, game: number, day: string, segment: string, f: PayFigures): Promise<void> {
+  const row = [game, dateOf(day), segment, f.payers, f.revenue, f.payRate, f.arpu, f.arppu];
+  return upsertReport(mysql, names, REPORT_TABLES.segmentPay, ['game_id', 'day', 'segment', 'payers', 'revenue', 'pay_rate', 'arpu', 'arppu'], [row], ['payers', 'revenue', 'pay_rate', 'arpu', 'arppu']);
 }

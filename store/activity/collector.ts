@@ -19,12 +19,20 @@
  *
  * No BLOCK: the collector shares the process's one Redis connection, which a
  * blocking read would hold; the `collect` task polls every few seconds instead.
+ *
+ * On a Redis Cluster the stream is one key on one master, under the same
+ * name (producers need no change); every command here names one key, and
+ * the events it carries are written game by game (writer.ts).
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import type { Names } from '../../core/names';
 import { assertKeyPart } from '../identifiers';
-import { LocalDays, parseEventLine, type PlayerEvent, type ZoneFor } from './events';
+import { LocalDays, placeEvent, type PlayerEvent, type ZoneFor } from './events';
+import { CheckedEvent } from './event-check';
+import { checkedOf } from './parse-piece';
+import { defaultParseThreads, parseHere, sharedParsePool } from './parse-pool';
 import type { RoutedWriter } from './ingest';
+import { xack } from './wire';
 
 /** The stream key for stream name `name` (config `ingest.stream`). */
 export function streamKey(names: Names, name: string): string {
@@ -63,7 +71,16 @@ export interface CollectorOptions {
    * the window in which a crash means redelivery. For metrics and tests.
    */
   readonly onWritten?: (ids: readonly string[]) => void | Promise<void>;
+  /**
+   * Parse worker threads for batches of at least {@link POOL_MIN_MESSAGES}
+   * messages (parse-pool.ts; the same checks); 0: this thread parses.
+   * @defaultValue one per core beyond the first, at most 2 (`defaultParseThreads`)
+   */
+  readonly threads?: number;
 }
+
+/** Smaller batches are parsed on the collector's thread: a worker's round trip would cost more than it saves. */
+const POOL_MIN_MESSAGES = 256;
 
 export interface BatchResult {
   /** Messages handled: re-claimed or new. */
@@ -93,60 +110,164 @@ export async function ensureGroup(redis: Redis, key: string, group: string): Pro
  * ones. Resolves to what was done; `messages: 0` means the stream is drained.
  */
 export async function collectBatch(options: CollectorOptions): Promise<BatchResult> {
-  const { redis, names, group, consumer } = options;
+  const { redis, group, consumer } = options;
   assertKeyPart(consumer, 'consumer name');
-  const key = streamKey(names, options.stream);
-  const count = options.count ?? 1000;
+  const key = streamKey(options.names, options.stream);
   await ensureGroup(redis, key, group);
-
-  const claimedReply = await redis.call('XAUTOCLAIM', key, group, consumer, options.minIdleMs ?? 60_000, '0-0', 'COUNT', count);
-  let messages = messagesOf((claimedReply as unknown[])[1]);
+  let messages = await claimMessages(options, key);
   const claimed = messages.length;
-  if (claimed === 0) {
-    const reply = await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '>');
-    messages = reply === null ? [] : messagesOf(((reply as unknown[])[0] as unknown[])[1]);
-  }
+  if (claimed === 0) messages = await readMessages(options, key);
   if (messages.length === 0) return { messages: 0, claimed: 0, written: 0, rejected: 0, retry: 0, acked: 0 };
+  return handleMessages(options, key, messages, claimed, new LocalDays());
+}
 
-  const days = new LocalDays();
+/** Up to `count` messages pending longer than `minIdleMs` (a dead or stuck collector's), now this consumer's. */
+async function claimMessages(options: CollectorOptions, key: string): Promise<Message[]> {
+  const reply = await options.redis.call('XAUTOCLAIM', key, options.group, options.consumer, options.minIdleMs ?? 60_000, '0-0', 'COUNT', options.count ?? 1000);
+  return messagesOf((reply as unknown[])[1]);
+}
+
+/** Up to `count` messages never delivered to the group, now this consumer's. */
+async function readMessages(options: CollectorOptions, key: string): Promise<Message[]> {
+  const reply = await options.redis.call('XREADGROUP', 'GROUP', options.group, options.consumer, 'COUNT', options.count ?? 1000, 'STREAMS', key, '>');
+  return reply === null ? [] : messagesOf(((reply as unknown[])[0] as unknown[])[1]);
+}
+
+/**
+ * Batches handled at once write in the order read: each waits for the one
+ * before to have sent its first round trip (`after`), and says when it has
+ * (`started`), so a batch parsed sooner (a smaller one, on this thread)
+ * cannot write before an earlier one still being parsed by a worker.
+ */
+interface Turn {
+  readonly after: Promise<void>;
+  readonly started: () => void;
+}
+
+/** Parse, write, copy the malformed aside, acknowledge: one batch of this consumer's messages. */
+async function handleMessages(options: CollectorOptions, key: string, messages: readonly Message[], claimed: number, days: LocalDays, turn?: Turn): Promise<BatchResult> {
+  const { redis, names, group } = options;
   const events: Array<{ id: string; event: PlayerEvent }> = [];
   const rejected: Array<{ id: string; reason: string; raw: string }> = [];
-  for (const [id, fields] of messages) {
-    const raw = fieldOf(fields, 'event');
-    const parsed = raw === undefined ? { ok: false as const, reason: 'no field "event"' } : parseEventLine(raw, options.zoneFor, days);
-    if (parsed.ok) events.push({ id, event: parsed.event });
-    else rejected.push({ id, reason: parsed.reason, raw: (raw ?? JSON.stringify(fields)).slice(0, 1024) });
+  let writing: ReturnType<RoutedWriter['write']>;
+  try {
+    await parseMessages(options, messages, days, events, rejected);
+    if (turn) await turn.after;
+    writing = options.writer.write(events.map((e) => e.event));
+  } finally {
+    turn?.started();
   }
-
-  const { failed } = await options.writer.write(events.map((e) => e.event));
-  const done = events.filter((e) => !failed.has(e.event.game)).map((e) => e.id);
+  const { failed } = await writing;
+  const done = failed.size === 0 ? events.map((e) => e.id) : events.filter((e) => !failed.has(e.event.game)).map((e) => e.id);
   await options.onWritten?.(done);
 
   const ack = [...done, ...rejected.map((r) => r.id)];
-  const pipeline = redis.pipeline();
-  for (const r of rejected) {
-    pipeline.xadd(rejectedStreamKey(names, options.stream), 'MAXLEN', '~', 10_000, '*', 'id', r.id, 'reason', r.reason, 'event', r.raw);
+  // The copies and the acknowledgement are two keys, two slots on a Redis Cluster: not one pipeline.
+  // Copies first: a crash in between leaves the messages pending, to be copied again.
+  if (rejected.length > 0) {
+    const copies = redis.pipeline();
+    for (const r of rejected) {
+      copies.xadd(rejectedStreamKey(names, options.stream), 'MAXLEN', '~', 10_000, '*', 'id', r.id, 'reason', r.reason, 'event', r.raw);
+    }
+    await copies.exec();
   }
-  if (ack.length > 0) pipeline.xack(key, group, ...ack);
-  await pipeline.exec();
+  if (ack.length > 0) await xack(redis, key, group, ack);
   return { messages: messages.length, claimed, written: done.length, rejected: rejected.length, retry: events.length - done.length, acked: ack.length };
 }
+
+/** The batch's events (placed in their days) and its malformed messages, in message order. */
+async function parseMessages(
+  options: CollectorOptions,
+  messages: readonly Message[],
+  days: LocalDays,
+  events: Array<{ id: string; event: PlayerEvent }>,
+  rejected: Array<{ id: string; reason: string; raw: string }>,
+): Promise<void> {
+  const raws: Array<string | undefined> = messages.map(([, fields]) => fieldOf(fields, 'event'));
+  const lines = raws.filter((raw): raw is string => raw !== undefined);
+  // A big batch is parsed by a parse worker (parse-pool.ts), the same check as parseEventLine's.
+  const threads = options.threads ?? defaultParseThreads();
+  const pool = threads > 0 && lines.length >= POOL_MIN_MESSAGES ? sharedParsePool(threads) : undefined;
+  pool?.start();
+  const parsed = pool ? await pool.parse({ messages: lines }, lines.length) : parseHere({ messages: lines }, lines.length);
+  const reasons = new Map<number, string>(parsed.rejections);
+  const checked = new CheckedEvent();
+  let line = 0;
+  let accepted = 0;
+  messages.forEach(([id, fields], m) => {
+    const raw = raws[m];
+    if (raw === undefined) {
+      rejected.push({ id, reason: 'no field "event"', raw: JSON.stringify(fields).slice(0, 1024) });
+      return;
+    }
+    const reason = reasons.get(line++);
+    if (reason !== undefined) rejected.push({ id, reason, raw: raw.slice(0, 1024) });
+    else events.push({ id, event: placeEvent(checkedOf(parsed, accepted++, checked), options.zoneFor, days) });
+  });
+}
+
+/**
+ * Batches of new messages handled at once: the next batch is read, parsed
+ * and its first round trip sent while the last one's writes are in Redis
+ * (ingest.ts `WRITES_IN_FLIGHT` says why the stored result is the same).
+ */
+const BATCHES_IN_FLIGHT = 2;
 
 /**
  * Handle batches until the stream is drained, `budgetMs` has passed or
  * `signal` aborts; then forget consumers of this group idle for a day with
  * nothing pending (collectors that died and whose messages were re-claimed).
+ * Re-claimed messages come first, a batch at a time (they are older); then
+ * new ones, the next batch read while the last one is written. A batch read
+ * is always handled, even past the budget; on abort, a batch not yet read
+ * is not read.
  */
 export async function collectFor(options: CollectorOptions, budgetMs: number, signal?: AbortSignal): Promise<BatchResult> {
   const started = Date.now();
   const total = { messages: 0, claimed: 0, written: 0, rejected: 0, retry: 0, acked: 0 };
-  while (!signal?.aborted && Date.now() - started < budgetMs) {
-    const r = await collectBatch(options);
+  const add = (r: BatchResult) => {
     for (const k of Object.keys(total) as Array<keyof BatchResult>) total[k] += r[k];
-    // Only retries left (a game's Redis down): wait for minIdle rather than spin on them.
-    if (r.messages === 0 || r.written + r.rejected === 0) break;
+  };
+  const more = () => !signal?.aborted && Date.now() - started < budgetMs;
+  const { redis, group, consumer } = options;
+  assertKeyPart(consumer, 'consumer name');
+  const key = streamKey(options.names, options.stream);
+  await ensureGroup(redis, key, group);
+  const days = new LocalDays();
+
+  while (more()) {
+    const messages = await claimMessages(options, key);
+    if (messages.length === 0) break;
+    const r = await handleMessages(options, key, messages, messages.length, days);
+    add(r);
+    // Only retries left (a game's Redis down): they wait for minIdle again rather than spin.
+    if (r.written + r.rejected === 0) break;
   }
-  await pruneConsumers(options.redis, streamKey(options.names, options.stream), options.group, 86_400_000);
+
+  const handling: Array<Promise<BatchResult>> = [];
+  let gate: Promise<void> = Promise.resolve();
+  try {
+    let next = more() ? readMessages(options, key) : undefined;
+    while (next) {
+      const messages = await next;
+      if (messages.length === 0) break;
+      next = more() ? readMessages(options, key) : undefined;
+      // Awaited in turn; one failing while another is awaited must not count as unhandled.
+      next?.catch(() => undefined);
+      let release!: () => void;
+      const turn = { after: gate, started: () => release() };
+      gate = new Promise<void>((resolve) => (release = resolve));
+      const handled = handleMessages(options, key, messages, 0, days, turn);
+      handled.catch(() => undefined);
+      handling.push(handled);
+      while (handling.length >= BATCHES_IN_FLIGHT) add(await handling.shift()!);
+    }
+    while (handling.length > 0) add(await handling.shift()!);
+  } finally {
+    // On a failure, the batches in hand are still written or failed before this returns.
+    await Promise.allSettled(handling);
+  }
+  await pruneConsumers(options.redis, key, options.group, 86_400_000);
   return total;
 }
 

@@ -3,30 +3,13 @@
  * {@link PlayerEvent} whose day, hour and second-of-day are taken in the
  * game's time zone. Parsing never throws: ingestion skips and reports a bad
  * line and goes on, and exceptions in a loop over millions of lines are slow.
+ * Checking a line's fields is event-check.ts's; placing them in a day is here.
  */
 import { DateTime } from 'luxon';
 import { dayOf } from '../../core/day';
-import { GAME_ID_FORM, isGameId } from '../../core/game';
-import { describeValue } from '../identifiers';
+import { AMOUNT_SCALE, CheckedEvent, checkEventLine, checkEventValue, type EventType } from './event-check';
 
-export const EVENT_TYPES = ['register', 'login', 'online', 'pay'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** Longest user id, order id and channel accepted. */
-export const MAX_USER_LENGTH = 64;
-export const MAX_ORDER_ID_LENGTH = 128;
-export const MAX_CHANNEL_LENGTH = 64;
-/** A line longer than this is refused before JSON parsing: no event is that big. */
-export const MAX_LINE_LENGTH = 65_536;
-/** Amounts are kept as integers of 1/10,000: exact sums, no float drift. */
-export const AMOUNT_SCALE = 10_000;
-
-/** Epoch-seconds timestamps outside 2000..2100 are refused (milliseconds sent as seconds land far beyond). */
-const MIN_TS_S = 946_684_800;
-const MAX_TS_S = 4_102_444_800;
-const ISO_TS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-const DECIMAL = /^(\d{1,11})(?:\.(\d{1,4}))?$/;
-const TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+export { AMOUNT_SCALE, EVENT_TYPES, MAX_CHANNEL_LENGTH, MAX_LINE_LENGTH, MAX_ORDER_ID_LENGTH, MAX_USER_LENGTH, type EventType } from './event-check';
 
 /** One validated player event. */
 export interface PlayerEvent {
@@ -114,97 +97,37 @@ export class LocalDays {
  * them before calling. Unknown fields are ignored (producers may add some).
  */
 export function parseEventLine(line: string, zoneFor: ZoneFor, days: LocalDays): ParseResult {
-  // A UTF-8 byte order mark (editors on Windows write one) starts a file's first line: not part of the event.
-  if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-  if (line.length > MAX_LINE_LENGTH) return bad(`line longer than ${MAX_LINE_LENGTH} chars`);
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return bad('bad JSON');
-  }
-  return validateEvent(value, zoneFor, days);
+  const reason = checkEventLine(line, checked);
+  return reason === undefined ? { ok: true, event: placeEvent(checked, zoneFor, days) } : bad(reason);
 }
 
 /** Validate an already-decoded value (a Stream message's JSON, a test fixture) into an event. */
 export function validateEvent(value: unknown, zoneFor: ZoneFor, days: LocalDays): ParseResult {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad('not a JSON object');
-  const o = value as Record<string, unknown>;
+  const reason = checkEventValue(value, checked);
+  return reason === undefined ? { ok: true, event: placeEvent(checked, zoneFor, days) } : bad(reason);
+}
 
-  if (o.game === undefined) return bad('missing field game');
-  if (!isGameId(o.game)) return bad(`game must be ${GAME_ID_FORM}, got ${describeValue(o.game)}`);
-  if (o.user === undefined) return bad('missing field user');
-  if (typeof o.user !== 'string' || o.user.length === 0) return bad(`user must be a non-empty string, got ${describeValue(o.user)}`);
-  if (o.user.length > MAX_USER_LENGTH) return bad(`user longer than ${MAX_USER_LENGTH} chars`);
-  if (o.type === undefined) return bad('missing field type');
-  if (typeof o.type !== 'string' || !TYPE_SET.has(o.type)) {
-    return bad(`unknown type ${describeValue(o.type)}: use ${EVENT_TYPES.join(', ')}`);
-  }
-  const type = o.type as EventType;
-  if (o.ts === undefined) return bad('missing field ts');
-  const ts = parseTs(o.ts);
-  if (typeof ts === 'string') return bad(ts);
+/** The one {@link CheckedEvent} of parseEventLine and validateEvent (this thread's). */
+const checked = new CheckedEvent();
 
-  if (o.server !== undefined && !Number.isSafeInteger(o.server)) return bad(`server must be an integer, got ${describeValue(o.server)}`);
-  if (o.channel !== undefined && (typeof o.channel !== 'string' || o.channel.length > MAX_CHANNEL_LENGTH)) {
-    return bad(`channel must be a string of at most ${MAX_CHANNEL_LENGTH} chars, got ${describeValue(o.channel)}`);
-  }
-
-  let id: string | undefined;
-  let amountUnits: number | undefined;
-  if (type === 'pay') {
-    if (o.id === undefined) return bad('pay without id');
-    if (typeof o.id === 'string' && o.id.length > 0 && o.id.length <= MAX_ORDER_ID_LENGTH) id = o.id;
-    else if (typeof o.id === 'number' && Number.isSafeInteger(o.id) && o.id >= 0) id = String(o.id);
-    else return bad(`id must be an order id (string of 1 to ${MAX_ORDER_ID_LENGTH} chars, or a whole number), got ${describeValue(o.id)}`);
-    if (o.amount === undefined) return bad('pay without amount');
-    const units = parseAmount(o.amount);
-    if (typeof units === 'string') return bad(units);
-    amountUnits = units;
-  }
-
-  // The same fields, in the same order, as ever; no intermediate objects (this runs per event).
-  const zone = zoneFor(o.game);
+/**
+ * The event of checked fields, its instant placed in the local day of its
+ * game's zone. The same fields, in the same order, as ever; no intermediate
+ * objects (this runs per event).
+ */
+export function placeEvent(c: CheckedEvent, zoneFor: ZoneFor, days: LocalDays): PlayerEvent {
+  const { game, ts } = c;
+  const zone = zoneFor(game);
   const interval = days.interval(ts, zone);
   const secondOfDay = Math.floor((ts - interval.start) / 1000);
-  const event: Mutable<PlayerEvent> = { game: o.game, user: o.user, type, ts, day: interval.day, hour: days.hourIn(interval, ts, zone, secondOfDay), secondOfDay };
-  if (o.server !== undefined) event.server = o.server as number;
-  if (o.channel !== undefined) event.channel = o.channel as string;
-  if (id !== undefined) {
-    event.id = id;
-    event.amountUnits = amountUnits;
+  const event: Mutable<PlayerEvent> = { game, user: c.user, type: c.type, ts, day: interval.day, hour: days.hourIn(interval, ts, zone, secondOfDay), secondOfDay };
+  if (c.server !== undefined) event.server = c.server;
+  if (c.channel !== undefined) event.channel = c.channel;
+  if (c.id !== undefined) {
+    event.id = c.id;
+    event.amountUnits = c.amountUnits;
   }
-  return { ok: true, event };
-}
-
-/** `ts` as epoch ms, or the reason it is refused. */
-function parseTs(value: unknown): number | string {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < MIN_TS_S || value > MAX_TS_S) {
-      return `bad ts ${describeValue(value)}: epoch seconds must fall in 2000..2100`;
-    }
-    return Math.floor(value * 1000);
-  }
-  if (typeof value === 'string') {
-    const m = ISO_TS.exec(value);
-    if (m) {
-      const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number];
-      const check = new Date(Date.UTC(y, mo - 1, d));
-      const realDate = check.getUTCFullYear() === y && check.getUTCMonth() === mo - 1 && check.getUTCDate() === d;
-      const ms = Date.parse(value);
-      // Date.parse rolls 30 February over to March and accepts 24:00; the checks above refuse both.
-      if (realDate && h <= 23 && mi <= 59 && s <= 59 && Number.isFinite(ms) && ms >= MIN_TS_S * 1000 && ms <= MAX_TS_S * 1000) return ms;
-    }
-  }
-  return `bad ts ${describeValue(value)}: use ISO-8601 with an offset (2026-11-24T10:00:00+08:00) or epoch seconds`;
-}
-
-/** A decimal amount as integer units, or the reason it is refused. */
-function parseAmount(value: unknown): number | string {
-  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : typeof value === 'string' ? value : undefined;
-  const m = text === undefined ? null : DECIMAL.exec(text);
-  if (!m) return `amount must be a decimal ≥ 0 with at most 4 decimal places, got ${describeValue(value)}`;
-  return Number(m[1]) * AMOUNT_SCALE + Number((m[2] ?? '').padEnd(4, '0'));
+  return event;
 }
 
 /** Integer amount units back to a decimal string (`12345` → `"1.2345"`, `20000` → `"2"`). */

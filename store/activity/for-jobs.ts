@@ -6,7 +6,7 @@
  * consumer group, and land the runtime configuration in MySQL.
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import { usageError } from '../../core/errors';
 import type { GameContext, TaskContext } from '../../core/job';
 import { dataSettings, landConfig } from '../config/runtime-config';

@@ -1,23 +1,28 @@
 /**
  * Ingestion of JSON-lines event files (and stdin): streamed chunk by chunk
  * and split into lines (lines.ts), so a 10 GB file needs no more memory than a batch; parsed,
- * validated, and written in batches of pipelined commands, one batch in
- * flight while the next is parsed. A malformed line is skipped, counted and
- * reported with its line number, and never stops the rest. Writes are
- * idempotent (see activity-writer.ts): ingesting a file twice changes no count.
+ * validated, and written in batches of pipelined commands, two batches in
+ * flight while the next is parsed. Past the first megabyte, lines are parsed
+ * and checked on worker threads (parse-pool.ts) while this thread writes:
+ * the same events in the same batches, so the same stored result. A
+ * malformed line is skipped, counted and reported with its line number, and
+ * never stops the rest. Writes are idempotent (see activity-writer.ts):
+ * ingesting a file twice changes no count.
  */
 import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
 import { messageOf, usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
-import { UnreachableError } from '../../infra/redis';
+import { UnreachableError, type Redis } from '../../infra/redis';
 import { activitySettings, type ActivitySettings } from './keys';
 import { writeEvents, type WriteSummary } from './writer';
 import { KnownIndexes } from './known-indexes';
-import { lineBatches } from './lines';
-import { LocalDays, parseEventLine, type PlayerEvent, type ZoneFor } from './events';
+import { lineBatches, linePieces } from './lines';
+import { LocalDays, parseEventLine, placeEvent, type PlayerEvent, type ZoneFor } from './events';
+import { CheckedEvent } from './event-check';
+import { checkedOf, type ParsedPiece } from './parse-piece';
+import { defaultParseThreads, sharedParsePool } from './parse-pool';
 
 export interface IngestOptions {
   readonly names: Names;
@@ -35,7 +40,46 @@ export interface IngestOptions {
    * @defaultValue 10
    */
   readonly maxReported?: number;
+  /**
+   * Worker threads that parse and check lines (parse-pool.ts) once an input
+   * passes {@link THREADS_AFTER} characters; 0: every line on this thread.
+   * The stored result is the same either way.
+   * @defaultValue one per core beyond the first, at most 2 (`defaultParseThreads`)
+   */
+  readonly threads?: number;
 }
+
+/** Input read before parse workers are started: a small file is over before a thread would be up. */
+export const THREADS_AFTER = 1024 * 1024;
+
+/**
+ * Batches written at once: the next batch's first round trip goes out while
+ * the last one's writes are in Redis, so this thread and Redis work side by
+ * side. Still the same stored result: one connection runs a Redis's
+ * commands in the order sent, each batch's index assignment and
+ * representation decision after the previous batch's, its writes after the
+ * previous batch's writes (writer.ts sends a batch's writes as soon as its
+ * indexes come back, and replies come back in order). A batch made before
+ * the previous one's failure was known is only set aside later, by its own failure.
+ */
+const WRITES_IN_FLIGHT = 2;
+
+/**
+ * Events handled between two looks at the sockets (about a millisecond of
+ * this thread's work): a batch's indexes come back while the next events
+ * are being handled, and its writes go out only once this thread lets the
+ * reply in. Without it a whole read's worth of lines goes first and Redis
+ * waits (bench/ingest.ts: about a third more events/s with it).
+ */
+const YIELD_EVERY = 1000;
+
+/** Let pending I/O (Redis replies) run before going on. */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Pieces (64 KB or a read's worth of lines) parsed ahead of the one being written, per worker. */
+const PIECES_AHEAD = 3;
 
 export interface Rejection {
   readonly source: string;
@@ -96,14 +140,7 @@ export class RoutedWriter {
   }
 
   async write(events: readonly PlayerEvent[]): Promise<RoutedResult> {
-    const groups = new Map<Redis, PlayerEvent[]>();
-    for (const e of events) {
-      const redis = this.redisFor(e.game);
-      const list = groups.get(redis);
-      if (list) list.push(e);
-      else groups.set(redis, [e]);
-    }
-    const entries = [...groups];
+    const entries = this.byRedis(events);
     const outcomes = await Promise.allSettled(entries.map(([redis, list]) => writeEvents(redis, this.names, list, this.settings, this.knownOf(redis))));
     const failed = new Map<number, string>();
     const unreachable = new Set<number>();
@@ -123,6 +160,31 @@ export class RoutedWriter {
       }
     });
     return { summary: { events: written, newOrders, duplicateOrders }, failed, unreachable };
+  }
+
+  /** `events` grouped by the Redis of their game, in order (one group, the common case, without a copy). */
+  private byRedis(events: readonly PlayerEvent[]): Array<[Redis, readonly PlayerEvent[]]> {
+    let game: number | undefined;
+    let redis: Redis | undefined;
+    let first: Redis | undefined;
+    let groups: Map<Redis, PlayerEvent[]> | undefined;
+    events.forEach((e, i) => {
+      if (e.game !== game) {
+        game = e.game;
+        redis = this.redisFor(game);
+        first ??= redis;
+      }
+      if (!groups) {
+        if (redis === first) return;
+        // A second Redis: group from here on, the events so far all being the first's.
+        groups = new Map([[first!, events.slice(0, i)]]);
+      }
+      const list = groups.get(redis!);
+      if (list) list.push(e);
+      else groups.set(redis!, [e]);
+    });
+    if (!groups) return first === undefined ? [] : [[first, events]];
+    return [...groups];
   }
 }
 
@@ -165,7 +227,7 @@ export async function ingestFiles(paths: readonly string[], options: IngestOptio
 
 /**
  * Ingest one stream of JSON lines into `report` (a new one by default).
- * Memory stays bounded: the input is not read while a batch is written.
+ * Memory stays bounded: the input is not read while two batches are being written.
  */
 export async function ingestStream(input: Readable, source: string, options: IngestOptions, report: IngestReport = emptyReport([source])): Promise<IngestReport> {
   const writer = new RoutedWriter(options.names, options.redisFor, options.settings);
@@ -174,7 +236,8 @@ export async function ingestStream(input: Readable, source: string, options: Ing
   if (!Number.isInteger(batchSize) || batchSize < 1) throw usageError(`batch size ${batchSize} is not valid: use a whole number ≥ 1`);
   const days = new LocalDays();
   let batch: PlayerEvent[] = [];
-  let inflight: Promise<void> = Promise.resolve();
+  /** Batches being written, oldest first: at most {@link WRITES_IN_FLIGHT}. */
+  const inflight: Array<Promise<void>> = [];
   let down = unreachableByReport.get(report);
   if (!down) unreachableByReport.set(report, (down = new Map()));
 
@@ -186,6 +249,7 @@ export async function ingestStream(input: Readable, source: string, options: Ing
     report.newOrders += result.summary.newOrders;
     report.duplicateOrders += result.summary.duplicateOrders;
     for (const game of result.unreachable) down.set(options.redisFor(game), result.failed.get(game)!);
+    if (result.failed.size === 0) return;
     for (const e of events) {
       const error = result.failed.get(e.game);
       if (error !== undefined) setAside(e.game, error);
@@ -194,43 +258,109 @@ export async function ingestStream(input: Readable, source: string, options: Ing
   const flush = async () => {
     const events = batch;
     batch = [];
-    await inflight;
-    inflight = writer.write(events).then((result) => record(events, result));
-    // Handled when awaited at the next flush; until then a rejection must not count as unhandled.
-    inflight.catch(() => undefined);
+    while (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
+    const write = writer.write(events).then((result) => record(events, result));
+    // Handled when awaited by a later flush; until then a rejection must not count as unhandled.
+    write.catch(() => undefined);
+    inflight.push(write);
   };
 
-  const batches = lineBatches(input);
-  let lineNo = 0;
-  try {
-    for await (const lines of batches) {
-      for (const line of lines) {
-        lineNo++;
-        if (line.trim() === '') continue;
-        report.lines++;
-        const parsed = parseEventLine(line, options.zoneFor, days);
-        if (!parsed.ok) {
-          report.rejected++;
-          if (report.rejections.length < maxReported) report.rejections.push({ source, line: lineNo, reason: parsed.reason });
-          continue;
-        }
-        report.accepted++;
-        report.byGame[parsed.event.game] = (report.byGame[parsed.event.game] ?? 0) + 1;
-        const error = down.size === 0 ? undefined : down.get(options.redisFor(parsed.event.game));
-        if (error !== undefined) {
-          setAside(parsed.event.game, error);
-          continue;
-        }
-        batch.push(parsed.event);
-        if (batch.length >= batchSize) await flush();
-      }
+  /** A parsed event: counted, then into the batch, or set aside when its game's Redis is down. True when the batch is full. */
+  const accept = (event: PlayerEvent): boolean => {
+    report.accepted++;
+    report.byGame[event.game] = (report.byGame[event.game] ?? 0) + 1;
+    const error = down.size === 0 ? undefined : down.get(options.redisFor(event.game));
+    if (error !== undefined) {
+      setAside(event.game, error);
+      return false;
     }
-    await flush();
-    await inflight;
-  } finally {
-    await batches.return(undefined);
+    batch.push(event);
+    return batch.length >= batchSize;
+  };
+
+  const threads = options.threads ?? defaultParseThreads();
+  if (!Number.isInteger(threads) || threads < 0) throw usageError(`threads ${threads} is not valid: use a whole number ≥ 0`);
+  if (threads > 0) {
+    await ingestPieces(input, source, options.zoneFor, threads, maxReported, report, days, accept, flush);
+  } else {
+    const batches = lineBatches(input);
+    let lineNo = 0;
+    try {
+      for await (const lines of batches) {
+        for (const line of lines) {
+          lineNo++;
+          if (line.trim() === '') continue;
+          report.lines++;
+          const parsed = parseEventLine(line, options.zoneFor, days);
+          if (!parsed.ok) {
+            report.rejected++;
+            if (report.rejections.length < maxReported) report.rejections.push({ source, line: lineNo, reason: parsed.reason });
+            continue;
+          }
+          if (accept(parsed.event)) await flush();
+          if (report.lines % YIELD_EVERY === 0) await yieldToIo();
+        }
+      }
+    } finally {
+      await batches.return(undefined);
+    }
   }
+  await flush();
+  while (inflight.length > 0) await inflight.shift();
   return report;
+}
+
+/**
+ * The body of {@link ingestStream} with parse workers: the input in pieces
+ * of whole lines, parsed in order by the pool (on this thread until the
+ * input passes {@link THREADS_AFTER} and a worker is up), each piece's
+ * events placed in their local days and accepted in line order, as the
+ * single-thread loop does line by line.
+ */
+async function ingestPieces(
+  input: Readable,
+  source: string,
+  zoneFor: ZoneFor,
+  threads: number,
+  maxReported: number,
+  report: IngestReport,
+  days: LocalDays,
+  accept: (event: PlayerEvent) => boolean,
+  flush: () => Promise<void>,
+): Promise<void> {
+  const pool = sharedParsePool(threads);
+  const pieces = linePieces(input);
+  const queue: Array<Promise<ParsedPiece>> = [];
+  const checked = new CheckedEvent();
+  let lineNo = 0;
+  let read = 0;
+  const consume = async (piece: ParsedPiece) => {
+    report.lines += piece.nonBlank;
+    report.rejected += piece.rejected;
+    for (const [line, reason] of piece.rejections) {
+      if (report.rejections.length < maxReported) report.rejections.push({ source, line: lineNo + line + 1, reason });
+    }
+    lineNo += piece.lines;
+    for (let i = 0; i < piece.count; i++) {
+      if (accept(placeEvent(checkedOf(piece, i, checked), zoneFor, days))) await flush();
+      // Now and then let replies in: a batch's writes go out as soon as its indexes are back, not after the whole piece.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToIo();
+    }
+  };
+  try {
+    for await (const piece of pieces) {
+      read += piece.length;
+      if (read >= THREADS_AFTER) pool.start();
+      const parsed = pool.parse(piece, maxReported);
+      // Awaited in turn below; a failure of one not reached yet must not count as unhandled.
+      parsed.catch(() => undefined);
+      queue.push(parsed);
+      if (queue.length > PIECES_AHEAD * threads) await consume(await queue.shift()!);
+    }
+    while (queue.length > 0) await consume(await queue.shift()!);
+  } finally {
+    await pieces.return(undefined);
+  }
 }
 
 /** Lines of a report for people: totals, the first rejections, failed games. */

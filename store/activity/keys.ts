@@ -1,16 +1,22 @@
 /**
  * Where a game's activity lives in Redis, and the settings that shape it.
- * One key per game, day and kind (`<prefix>:act:<game>:<day>:<kind>`), a
+ * One key per game, day and kind (`<prefix>:act:{<game>}:<day>:<kind>`), a
  * Redis set of user ids or a bitmap on the users' dense indexes; which of
  * the two a day uses is decided once, at its first write, and recorded in
  * the day's `repr` key, so concurrent writers agree and a day never mixes.
- * Pay orders are remembered per game, not per day (`<prefix>:act:<game>:orders:<YYYYMM>`,
+ * Pay orders are remembered per game, not per day (`<prefix>:act:{<game>}:orders:<YYYYMM>`,
  * {@link ordersKey}), so an order id counts once whatever day it arrives on.
  * Beside a day's keys the store keeps caches derived from them (window
  * unions `…:<day>:active:u4` and `u16`, the new users' runs `…:<day>:new:runs`, a
  * set day as a bitmap `…:<day>:active:bits`), which every write deletes for
  * the days it touches: {@link derivedKeysCovering}.
+ *
+ * Every key of a game carries the game as its hash tag (`{7}`,
+ * `Names.gameKey`): the index hash, day keys, caches, order memory and
+ * scratch keys of one game share one Redis Cluster slot, so every script
+ * and pipeline over them runs on a cluster (docs/architecture.md "Redis Cluster").
  */
+import { createHash } from 'node:crypto';
 import type { Names } from '../../core/names';
 import { addDays, assertDayKey } from '../../core/day';
 import { checkRuntimeSetting, runtimeDefault } from '../../infra/config';
@@ -68,19 +74,20 @@ export function activitySettings(partial: Partial<ActivitySettings> = {}): Activ
 
 /** Key names of one game-day. Game and day are checked: nothing unchecked reaches a key name. */
 export class DayKeys {
-  private readonly base: readonly (string | number)[];
+  /** `<prefix>:act:{<game>}:<day>`: every key of the day is this and more parts. */
+  private readonly base: string;
 
-  constructor(private readonly names: Names, game: number, day: string) {
+  constructor(names: Names, game: number, day: string) {
     assertDayKey(day);
-    this.base = ['act', parseGameId(game), day];
+    this.base = names.gameKey('act', parseGameId(game), day);
   }
 
   kind(kind: DayKind): string {
-    return this.names.redisKey(...this.base, kind);
+    return `${this.base}:${kind}`;
   }
 
   online(bucket: number): string {
-    return this.names.redisKey(...this.base, 'online', bucket);
+    return `${this.base}:online:${bucket}`;
   }
 
   /**
@@ -92,7 +99,7 @@ export class DayKeys {
    */
   activeUnion(level: number): string {
     if (!Number.isInteger(level) || level < 1 || level > UNION_LEVELS) throw new Error(`union level ${describeValue(level)} is not 1..${UNION_LEVELS}`);
-    return this.names.redisKey(...this.base, 'active', `u${unionSpan(level)}`);
+    return `${this.base}:active:u${unionSpan(level)}`;
   }
 
   /**
@@ -102,7 +109,7 @@ export class DayKeys {
    * added: equal counts, equal users); deleted by every write to the day.
    */
   get activeBits(): string {
-    return this.names.redisKey(...this.base, 'active', 'bits');
+    return `${this.base}:active:bits`;
   }
 
   /**
@@ -111,17 +118,17 @@ export class DayKeys {
    * are too many; deleted by every write to the day.
    */
   get newRuns(): string {
-    return this.names.redisKey(...this.base, 'new', 'runs');
+    return `${this.base}:new:runs`;
   }
 
   /** The day's representation, fixed at its first write. */
   get repr(): string {
-    return this.names.redisKey(...this.base, 'repr');
+    return `${this.base}:repr`;
   }
 
   /** Hash of revenue units and order count. */
   get pay(): string {
-    return this.names.redisKey(...this.base, 'pay');
+    return `${this.base}:pay`;
   }
 
   /**
@@ -130,7 +137,40 @@ export class DayKeys {
    * counted on this day before the game-wide memory existed.
    */
   get orders(): string {
-    return this.names.redisKey(...this.base, 'orders');
+    return `${this.base}:orders`;
+  }
+
+  // Segments: the day's users per server and per channel (writer.ts `queueSegments`, store.ts `segmentCount`).
+
+  /**
+   * A segment of the day's users of `kind`: those whose events carried
+   * server `value` (`…:<day>:<kind>:server:<id>`) or channel `value`
+   * (`…:<day>:<kind>:channel:<encoded>`, {@link channelKeyPart}), in the
+   * day's representation (set or bitmap, as its `kind` key). Written beside
+   * the day's own keys, never instead of them.
+   */
+  segment(kind: DayKind, by: SegmentBy, value: number | string): string {
+    if (by === 'server') {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new Error(`server ${describeValue(value)} is not a whole number`);
+      return `${this.base}:${kind}:server:${value}`;
+    }
+    if (typeof value !== 'string') throw new Error(`channel ${describeValue(value)} is not text`);
+    return `${this.base}:${kind}:channel:${channelKeyPart(value)}`;
+  }
+
+  /** A set of the servers (ids) or channels (their text) seen on the day: a server range reads only the keys of servers that exist. */
+  segmentsSeen(by: SegmentBy): string {
+    return `${this.base}:${by === 'server' ? 'servers' : 'channels'}`;
+  }
+
+  /** Hash of revenue units and order count per server and channel of the order (fields: writer.ts `segmentPayField`). */
+  get segmentPay(): string {
+    return `${this.base}:pay:segments`;
+  }
+
+  /** Set of the day's order ids already added to {@link segmentPay}: each order counts there once. */
+  get segmentOrders(): string {
+    return `${this.base}:orders:segments`;
   }
 }
 
@@ -186,19 +226,43 @@ const MONTH_KEY = /^\d{4}(0[1-9]|1[0-2])$/;
 /**
  * The game-wide memory of order ids first counted in `month` (`YYYYMM`, the
  * month of the local day they were counted on): a hash order id → that day
- * (`<prefix>:act:<game>:orders:<month>`). An order id counts once per game,
+ * (`<prefix>:act:{<game>}:orders:<month>`). An order id counts once per game,
  * on the day of its first arrival, whatever day a resend arrives on; see
  * writer.ts for the lookup window and the TTL.
  */
 export function ordersKey(names: Names, game: number, month: string): string {
   if (!MONTH_KEY.test(month)) throw new Error(`month ${describeValue(month)} is not YYYYMM`);
-  return names.redisKey('act', parseGameId(game), 'orders', month);
+  return names.gameKey('act', parseGameId(game), 'orders', month);
 }
 
-/** A scratch key for one query's intermediate result, deleted by the same script. */
-export function scratchKey(names: Names, id: string): string {
-  return names.redisKey('tmp', id);
+/**
+ * A scratch key for one query's intermediate result of `game`
+ * (`<prefix>:tmp:{<game>}:<id>`), deleted by the same script or query: in
+ * the game's slot, as the scripts combine it with the game's keys.
+ */
+export function scratchKey(names: Names, game: number, id: string): string {
+  return names.gameKey('tmp', parseGameId(game), id);
 }
 
 // Day arithmetic is core/day's (one date model); re-exported for the store's readers.
 export { addDays, daysEnding } from '../../core/day';
+
+/** What a segment of a day's users is cut by. */
+export type SegmentBy = 'server' | 'channel';
+
+/**
+ * A channel as one key part (`KEY_PART`'s alphabet, at most 64 characters),
+ * distinct channels always distinct parts: letters, digits and `-` stay
+ * (`ads` → `ads`), every other UTF-8 byte is `_` and two hex digits
+ * (`store:eu` → `store_3aeu`); a result longer than 64 is `_h` and a
+ * SHA-256 prefix instead (`h` is no hex digit: no escaped text reads so); `''` is `_`.
+ */
+export function channelKeyPart(channel: string): string {
+  if (channel === '') return '_';
+  let out = '';
+  for (const byte of Buffer.from(channel, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9-]/.test(c) ? c : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out.length <= 64 ? out : `_h${createHash('sha256').update(channel, 'utf8').digest('hex').slice(0, 40)}`;
+}

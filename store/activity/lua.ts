@@ -4,7 +4,8 @@
  * client runs between its commands.
  */
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 
 type Arg = string | number;
 

@@ -13,7 +13,7 @@
  * that moment. A front end that was away re-reads the report tables; the
  * message is a hint to refresh, never the data itself.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import { JOB_NAME, TASK_NAME } from '../../core/job';
 import type { Names } from '../../core/names';
 import { usageError } from '../../core/errors';

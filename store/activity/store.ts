@@ -51,15 +51,15 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import { addDays, dayBounds } from '../../core/day';
 import { usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
 import { activitySettings, DAY_KINDS, DayKeys, scratchKey, UNION_FANOUT, UNION_TTL_DAYS, unionSpan, type ActivitySettings, type DayKind, type Representation } from './keys';
-import { writeEvents, type WriteSummary } from './writer';
+import { parseSegmentPayField, writeEvents, type WriteSummary } from './writer';
 import { formatAmount, type PlayerEvent } from './events';
 import { describeValue } from '../identifiers';
-import { LuaScript } from './lua';
+import { execPipeline, LuaScript } from './lua';
 import { userIndexKey } from './user-index';
 
 export { addDays, daysEnding, DAY_KINDS, type ActivitySettings, type DayKind, type Representation } from './keys';
@@ -475,13 +475,14 @@ export class ActivityStore {
     return out;
   }
 
-  private scratch(): string {
-    return scratchKey(this.names, randomUUID());
+  /** A scratch key in `game`'s slot: scripts combine it with the game's keys. */
+  private scratch(game: number): string {
+    return scratchKey(this.names, game, randomUUID());
   }
 
   private async cohortAgainst(game: number, cohort: string, others: readonly string[]): Promise<Retention> {
     const keys = new DayKeys(this.names, game, cohort);
-    const reply = await COHORT.run(this.redis, [keys.kind('new'), keys.newRuns, this.scratch(), ...others], [MAX_RUNS]);
+    const reply = await COHORT.run(this.redis, [keys.kind('new'), keys.newRuns, this.scratch(game), ...others], [MAX_RUNS]);
     if (Array.isArray(reply)) {
       const [newUsers, ...retained] = reply.map(Number);
       return { newUsers: newUsers!, retained };
@@ -492,7 +493,7 @@ export class ActivityStore {
   }
 
   private async intersectionOfKeys(game: number, a: string, b: string): Promise<number> {
-    return Number(await INTERSECTION.run(this.redis, [this.scratch(), userIndexKey(this.names, game), a, b]));
+    return Number(await INTERSECTION.run(this.redis, [this.scratch(game), userIndexKey(this.names, game), a, b]));
   }
 
   /**
@@ -514,7 +515,7 @@ export class ActivityStore {
     if (tops.length > 16) return null;
     // A write may delete a union between its build and its use: build again, a few times at most.
     for (let attempt = 0; attempt < 4; attempt++) {
-      const reply = await WINDOW.run(this.redis, [this.scratch(), new DayKeys(this.names, game, end).kind('active'), ...tops.map((n) => this.unionKey(game, n))], [width, SMALL_SET_UNION]);
+      const reply = await WINDOW.run(this.redis, [this.scratch(game), new DayKeys(this.names, game, end).kind('active'), ...tops.map((n) => this.unionKey(game, n))], [width, SMALL_SET_UNION]);
       if (!Array.isArray(reply)) return Number(reply) < 0 ? null : Number(reply);
       if (!(await this.buildUnions(game, reply.map((i) => tops[Number(i) - 1]!)))) return null;
     }
@@ -597,7 +598,7 @@ export class ActivityStore {
    */
   private async setToBits(game: number, day: string): Promise<boolean> {
     const keys = new DayKeys(this.names, game, day);
-    const scratch = this.scratch();
+    const scratch = this.scratch(game);
     try {
       let cursor = '0';
       do {
@@ -631,7 +632,7 @@ export class ActivityStore {
     });
     if (bitmaps.length === 0 && sets.length <= 1) return sets[0]?.size ?? 0;
     if (bitmaps.length === 1 && sets.length === 0) return this.redis.bitcount(bitmaps[0]!);
-    const scratch = this.scratch();
+    const scratch = this.scratch(game);
     try {
       if (bitmaps.length === 0 && sets.reduce((n, s) => n + s.size, 0) <= SMALL_SET_UNION) {
         return Number(await SMALL_UNION.run(this.redis, [scratch, ...sets.map((s) => s.key)]));
@@ -653,6 +654,176 @@ export class ActivityStore {
       await this.redis.unlink(scratch);
     }
   }
+
+  // Segments (issue #15): the same counts restricted to the users seen on some servers and/or with a channel.
+
+  /**
+   * Distinct users of `kind` over `days` in the segment `filter`: (users in
+   * the days' keys of the servers in range, those seen: {@link segmentsSeen})
+   * ∩ (users in the days' keys of the channel). Over several days that is
+   * "seen on one of the servers on one of the days, and with the channel on
+   * one of the days" (one day: DAU, new users, payers of the segment). No
+   * filter: {@link unionCount}, the day's own keys. Exact on sets, bitmaps
+   * and a window mixing both: set days are turned into bits when a bitmap
+   * is involved, a thousand members a step.
+   */
+  async segmentCount(game: number, kind: DayKind, days: readonly string[], filter?: SegmentFilter): Promise<number> {
+    checkKind(kind);
+    if (!hasSegment(filter)) return this.unionCount(game, kind, days);
+    if (days.length > 400) throw usageError(`a union over ${days.length} days is too wide: use at most 400`);
+    const scratches: string[] = [];
+    try {
+      const key = await this.intersectionKey(game, await this.segmentSides(game, kind, days, filter), scratches);
+      return key === undefined ? 0 : (await this.counts([key]))[0]!;
+    } finally {
+      if (scratches.length > 0) await this.redis.unlink(...scratches);
+    }
+  }
+
+  /**
+   * {@link retention} of the cohort's users in the segment: those whose
+   * `register` carried a server in range and/or the channel; how many of
+   * them were active on each of `days`, on any server and channel (a player
+   * who registered on server 3 and plays on server 4 the next day is retained).
+   */
+  async segmentRetention(game: number, cohort: string, days: readonly string[], filter?: SegmentFilter): Promise<Retention> {
+    if (!hasSegment(filter)) return this.retention(game, cohort, days);
+    const scratches: string[] = [];
+    try {
+      const key = await this.intersectionKey(game, await this.segmentSides(game, 'new', [cohort], filter), scratches);
+      if (key === undefined) return { newUsers: 0, retained: days.map(() => 0) };
+      const [[newUsers], retained] = await Promise.all([
+        this.counts([key]),
+        Promise.all(days.map((day) => this.intersectionOfKeys(game, key, new DayKeys(this.names, game, day).kind('active')))),
+      ]);
+      return { newUsers: newUsers!, retained };
+    } finally {
+      if (scratches.length > 0) await this.redis.unlink(...scratches);
+    }
+  }
+
+  /**
+   * The day's revenue from the distinct orders in the segment, each order by
+   * the server and channel its first counted event carried (so a payer on
+   * server 3 who pays on server 4 adds to server 4's revenue). No filter:
+   * {@link revenue}.
+   */
+  async segmentRevenue(game: number, day: string, filter?: SegmentFilter): Promise<DayRevenue> {
+    if (!hasSegment(filter)) return this.revenue(game, day);
+    const fields = await this.redis.hgetall(new DayKeys(this.names, game, day).segmentPay);
+    let units = 0;
+    let orders = 0;
+    const channel = filter.channel?.trim();
+    for (const [field, value] of Object.entries(fields)) {
+      const f = parseSegmentPayField(field);
+      if (!f) continue;
+      if (filter.servers && (f.server === undefined || f.server < filter.servers.from || f.server > filter.servers.to)) continue;
+      if (channel !== undefined && f.channel !== channel) continue;
+      if (f.what === 'units') units += Number(value);
+      else orders += Number(value);
+    }
+    return { amount: formatAmount(units), units, orders };
+  }
+
+  /** The servers (ascending) and channels (sorted) seen on the game's day. */
+  async segmentsSeen(game: number, day: string): Promise<{ servers: number[]; channels: string[] }> {
+    const keys = new DayKeys(this.names, game, day);
+    const [servers, channels] = await Promise.all([this.redis.smembers(keys.segmentsSeen('server')), this.redis.smembers(keys.segmentsSeen('channel'))]);
+    return { servers: servers.map(Number).sort((a, b) => a - b), channels: channels.sort() };
+  }
+
+  /** The key lists whose unions a segment intersects: the servers' keys (those seen in range), the channel's. */
+  private async segmentSides(game: number, kind: DayKind, days: readonly string[], filter: SegmentFilter): Promise<string[][]> {
+    const keys = days.map((day) => new DayKeys(this.names, game, day));
+    const sides: string[][] = [];
+    if (filter.servers) {
+      const { from, to } = filter.servers;
+      const pipeline = this.redis.pipeline();
+      for (const k of keys) pipeline.smembers(k.segmentsSeen('server'));
+      const seen = (await execPipeline(pipeline)) as string[][];
+      sides.push(keys.flatMap((k, i) => seen[i]!.map(Number).filter((s) => s >= from && s <= to).map((s) => k.segment(kind, 'server', s))));
+    }
+    const channel = filter.channel?.trim();
+    if (channel !== undefined) sides.push(channel === '' ? [] : keys.map((k) => k.segment(kind, 'channel', channel)));
+    return sides;
+  }
+
+  /**
+   * The users in every side (a side: the union of its keys, of any
+   * representation) in one key: a key of the side itself when one suffices,
+   * else a scratch key (added to `scratches`, for the caller to delete);
+   * `undefined` when a side is empty. Bits when any key is a bitmap, else a set.
+   */
+  private async intersectionKey(game: number, sides: readonly string[][], scratches: string[]): Promise<string | undefined> {
+    if (sides.length === 0 || sides.some((side) => side.length === 0)) return undefined;
+    const all = [...new Set(sides.flat())];
+    const shapes = ((await SHAPES.run(this.redis, all)) as number[]).map(Number);
+    const shape = new Map(all.map((key, i) => [key, { type: shapes[2 * i]!, size: shapes[2 * i + 1]! }]));
+    const present = sides.map((side) => [...new Set(side)].filter((key) => shape.get(key)!.size > 0));
+    if (present.some((side) => side.length === 0)) return undefined;
+    const into = all.some((key) => shape.get(key)!.type === 2 && shape.get(key)!.size > 0) ? 'bits' : 'set';
+    const operands: string[] = [];
+    for (const side of present) {
+      if (side.length === 1 && shape.get(side[0]!)!.type === (into === 'bits' ? 2 : 1)) {
+        operands.push(side[0]!);
+        continue;
+      }
+      const scratch = this.scratch(game);
+      scratches.push(scratch);
+      await this.unionInto(game, side.map((key) => ({ key, ...shape.get(key)! })), into, scratch);
+      operands.push(scratch);
+    }
+    if (operands.length === 1) return operands[0];
+    const out = this.scratch(game);
+    scratches.push(out);
+    const step = this.redis.pipeline();
+    if (into === 'bits') step.bitop('AND', out, ...operands);
+    else step.sinterstore(out, ...operands);
+    await execPipeline(step.pexpire(out, SCRATCH_TTL_MS));
+    return out;
+  }
+
+  /**
+   * Build the union of `keys` (type 1 set, 2 bitmap; none empty) into
+   * `scratch` as bits or as a set, in steps that each hold Redis briefly
+   * (as {@link unionInSteps}: BITOP of at most 16 sources, sets scanned a
+   * thousand members at a time, one SUNIONSTORE when small).
+   */
+  private async unionInto(game: number, keys: ReadonlyArray<{ key: string; type: number; size: number }>, into: 'bits' | 'set', scratch: string): Promise<void> {
+    const bitmaps = keys.filter((k) => k.type === 2).map((k) => k.key);
+    const sets = keys.filter((k) => k.type === 1);
+    if (into === 'set' && sets.reduce((n, s) => n + s.size, 0) <= SMALL_SET_UNION) {
+      await execPipeline(this.redis.pipeline().sunionstore(scratch, ...sets.map((s) => s.key)).pexpire(scratch, SCRATCH_TTL_MS));
+      return;
+    }
+    for (let i = 0; i < bitmaps.length; ) {
+      const sources = i === 0 ? bitmaps.slice(0, 16) : [scratch, ...bitmaps.slice(i, i + 15)];
+      i += i === 0 ? 16 : 15;
+      await execPipeline(this.redis.pipeline().bitop('OR', scratch, ...sources).pexpire(scratch, SCRATCH_TTL_MS));
+    }
+    for (const s of sets) {
+      let cursor = '0';
+      do {
+        cursor = String(await SCAN_INTO.run(this.redis, [scratch, s.key, userIndexKey(this.names, game)], [cursor, SCAN_COUNT, SCRATCH_TTL_MS, into]));
+      } while (cursor !== '0');
+    }
+  }
+}
+
+/**
+ * A segment of a game's users (issue #15): those seen on any server of
+ * `servers` (both ends included) and/or with `channel` (compared trimmed);
+ * with both, the users in both. Kept from the events' `server` and `channel`
+ * (writer.ts `queueSegments`).
+ */
+export interface SegmentFilter {
+  readonly servers?: { readonly from: number; readonly to: number };
+  readonly channel?: string;
+}
+
+/** Whether `filter` restricts anything (else counts are the whole game's). */
+export function hasSegment(filter: SegmentFilter | undefined): filter is SegmentFilter {
+  return filter !== undefined && (filter.servers !== undefined || filter.channel !== undefined);
 }
 
 /** The unions of the level below a union is the OR of (level 2 and up). */

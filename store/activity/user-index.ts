@@ -7,7 +7,7 @@
  * once never hand out an index twice: Redis runs a script without interleaving.
  * The hash's length is also the game's user count, which picks the representation.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import type { Names } from '../../core/names';
 import { parseGameId } from '../identifiers';
 import { LuaScript } from './lua';
@@ -35,9 +35,9 @@ return out
 /** Users per script call: keeps one call's time in Redis around a millisecond. */
 export const ASSIGN_CHUNK = 5000;
 
-/** The index hash of `game`. */
+/** The index hash of `game`: `<prefix>:uidx:{<game>}`, in the slot of the game's other keys (keys.ts). */
 export function userIndexKey(names: Names, game: number): string {
-  return names.redisKey('uidx', parseGameId(game));
+  return names.gameKey('uidx', parseGameId(game));
 }
 
 /**

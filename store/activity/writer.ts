@@ -3,7 +3,9 @@
  * (1) assign the users' dense indexes and fix each day's representation,
  * (2) one pipeline of aggregated writes: one SADD (or BITFIELD) per key and
  * batch, not one command per event, and one pay script call per game (per
- * 200 pay events) for the orders.
+ * 200 pay events) for the orders. On a Redis Cluster each round trip is one
+ * pipeline per game, sent together: a game's keys share a slot, two games'
+ * need not ({@link RoundTrip}).
  *
  * Each day written then has the caches derived from it deleted (the window
  * unions covering it, its cohort's runs, its set as a bitmap: keys.ts
@@ -41,11 +43,14 @@
  * (re-ingesting an old file stays a no-op); their resends on other days are
  * not.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { isCluster, type Redis } from '../../infra/redis';
 import type { Names } from '../../core/names';
 import { DayKeys, derivedKeysCovering, ordersKey, type ActivitySettings, type Representation } from './keys';
 import type { PlayerEvent } from './events';
 import { execPipeline, LuaScript } from './lua';
+import { OR_BITS, queueBits } from './bit-writes';
+import { queueSadd, queueScript } from './wire';
 import { ASSIGN_NEW_INDEXES, type KnownIndexes } from './known-indexes';
 import { ASSIGN_CHUNK, ASSIGN_INDEXES, userIndexKey } from './user-index';
 
@@ -164,8 +169,49 @@ export interface WriteSummary {
   readonly duplicateOrders: number;
 }
 
-/** A key's pending members: user ids for a set, indexes for a bitmap. */
-type Pending = { repr: 'set'; members: Set<string>; ttl: number } | { repr: 'bitmap'; bits: Set<number>; ttl: number };
+/** A key's pending members: user ids for a set, indexes for a bitmap; and the pipeline of its game. */
+type Pending = ({ repr: 'set'; members: Set<string> } | { repr: 'bitmap'; bits: Set<number> }) & { ttl: number; pipeline: ChainableCommander };
+
+/**
+ * The pipelines of one round trip. On one Redis, one pipeline carries every
+ * game: one round trip, commands in the order queued. On a Redis Cluster a
+ * pipeline must keep to the slots of one node, and only the keys of one game
+ * are sure to share a slot (keys.ts): there each game gets its own
+ * pipeline, and they are sent together. Each pipeline starts by loading the
+ * round's scripts (on a cluster, into the node of its game).
+ */
+class RoundTrip {
+  private readonly shared: ChainableCommander | undefined;
+  private readonly byGame = new Map<number, ChainableCommander>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly scripts: readonly LuaScript[],
+  ) {
+    if (!isCluster(redis)) this.shared = this.open();
+  }
+
+  /** The pipeline to queue `game`'s commands on; `length` before queueing is the index of the next command's reply. */
+  of(game: number): ChainableCommander {
+    if (this.shared) return this.shared;
+    let pipeline = this.byGame.get(game);
+    if (!pipeline) this.byGame.set(game, (pipeline = this.open()));
+    return pipeline;
+  }
+
+  /** Send every pipeline; each one's replies (the first command error thrown, as execPipeline does). */
+  async exec(): Promise<Map<ChainableCommander, unknown[]>> {
+    const all = this.shared ? [this.shared] : [...this.byGame.values()];
+    const replies = await Promise.all(all.map((pipeline) => execPipeline(pipeline)));
+    return new Map(all.map((pipeline, i) => [pipeline, replies[i]!]));
+  }
+
+  private open(): ChainableCommander {
+    const pipeline = this.redis.pipeline();
+    for (const script of this.scripts) script.load(pipeline);
+    return pipeline;
+  }
+}
 
 /** User id → dense index, as far as a batch needs it. */
 type IndexOf = Pick<ReadonlyMap<string, number>, 'get'>;
@@ -201,10 +247,9 @@ export async function writeEvents(
   }
 
   // Round trip 1: indexes, then representations (after, so a game crossing the threshold is seen).
-  const first = redis.pipeline();
-  (known ? ASSIGN_NEW_INDEXES : ASSIGN_INDEXES).load(first);
-  DECIDE.load(first);
-  const plans: Array<{ game: number; users: string[]; chunks: number; days: string[]; known?: ReadonlyMap<string, number> }> = [];
+  const trip1 = new RoundTrip(redis, [known ? ASSIGN_NEW_INDEXES : ASSIGN_INDEXES, DECIDE]);
+  /** A game's plan; its replies are `chunks` index lists then one list of representations, from `at` in its pipeline's replies. */
+  const plans: Array<{ game: number; users: string[]; chunks: number; days: string[]; known?: ReadonlyMap<string, number>; pipeline: ChainableCommander; at: number }> = [];
   for (const [game, days] of byGame) {
     // Registering players first, day by day: the new players of a day in one batch get consecutive
     // indexes, so a day's cohort is a run of bits (or a few), which the store counts by ranges.
@@ -213,42 +258,52 @@ export async function writeEvents(
     for (const list of days.values()) for (const e of list) users.add(e.user);
     const remembered = known?.of(game);
     // Only users not known yet are sent: in the same order, so new ones get the same indexes.
-    const plan = { game, users: remembered && remembered.size > 0 ? [...users].filter((u) => !remembered.has(u)) : [...users], chunks: 0, days: [...days.keys()], known: remembered };
+    const first = trip1.of(game);
+    const plan = {
+      game,
+      users: remembered && remembered.size > 0 ? [...users].filter((u) => !remembered.has(u)) : [...users],
+      chunks: 0,
+      days: [...days.keys()],
+      known: remembered,
+      pipeline: first,
+      at: first.length,
+    };
     const indexKey = userIndexKey(names, game);
     for (let i = 0; i < plan.users.length; i += ASSIGN_CHUNK, plan.chunks++) {
-      if (remembered) ASSIGN_NEW_INDEXES.queue(first, [indexKey], [remembered.size, ...plan.users.slice(i, i + ASSIGN_CHUNK)]);
-      else ASSIGN_INDEXES.queue(first, [indexKey], plan.users.slice(i, i + ASSIGN_CHUNK));
+      if (remembered) queueScript(first, ASSIGN_NEW_INDEXES, [indexKey], [remembered.size, ...plan.users.slice(i, i + ASSIGN_CHUNK)]);
+      else queueScript(first, ASSIGN_INDEXES, [indexKey], plan.users.slice(i, i + ASSIGN_CHUNK));
     }
     DECIDE.queue(first, [indexKey, ...plan.days.map((d) => new DayKeys(names, game, d).repr)], [settings.threshold, ttlSeconds(settings.ttlDays)]);
     plans.push(plan);
   }
-  const results = await execPipeline(first);
-  let at = 2; // the two script loads
+  const replies1 = await trip1.exec();
   if (known) {
     // A game's index hash holds fewer users than remembered: it was lost. Forget, and write as if never known.
     let stale = false;
     for (const plan of plans) {
+      const results = replies1.get(plan.pipeline)!;
       for (let c = 0; c < plan.chunks; c++) {
-        if (!Array.isArray(results[at++])) {
+        if (!Array.isArray(results[plan.at + c])) {
           stale = true;
           known.forget(plan.game);
         }
       }
-      at++;
     }
     if (stale) return writeEvents(redis, names, events, settings, known);
-    at = 2;
   }
 
   // Round trip 2: the writes, aggregated per key.
-  const second = redis.pipeline();
-  PAY.load(second);
-  let payCalls = 0;
+  const trip2 = new RoundTrip(redis, [PAY, OR_BITS]);
+  /** Where each PAY call's reply will be. */
+  const payCalls: Array<{ pipeline: ChainableCommander; at: number }> = [];
   const pending = new Map<string, Pending>();
   const ttl = ttlSeconds(settings.ttlDays);
   const onlineTtl = ttlSeconds(settings.onlineTtlDays);
   const bucketSeconds = settings.bucketMinutes * 60;
   for (const plan of plans) {
+    const results = replies1.get(plan.pipeline)!;
+    let at = plan.at;
+    const second = trip2.of(plan.game);
     const fresh = new Map<string, number>();
     let u = 0;
     for (let c = 0; c < plan.chunks; c++) {
@@ -269,7 +324,7 @@ export async function writeEvents(
       // A key's entry is made at its first member, as before: the pipeline's command order is unchanged.
       const entry = (key: string, keyTtl: number): Pending => {
         let p = pending.get(key);
-        if (!p) pending.set(key, (p = repr === 'set' ? { repr, members: new Set(), ttl: keyTtl } : { repr, bits: new Set(), ttl: keyTtl }));
+        if (!p) pending.set(key, (p = repr === 'set' ? { repr, members: new Set(), ttl: keyTtl, pipeline: second } : { repr, bits: new Set(), ttl: keyTtl, pipeline: second }));
         return p;
       };
       // Key names are built once per game-day (and bucket), not per event.
@@ -294,19 +349,20 @@ export async function writeEvents(
     const pays = paysByGame.get(plan.game) ?? [];
     for (let i = 0; i < pays.length; i += PAYS_PER_CALL) {
       const call = payCall(names, plan.game, pays.slice(i, i + PAYS_PER_CALL), reprOf, index, ttl);
+      payCalls.push({ pipeline: second, at: second.length });
       PAY.queue(second, call.keys, call.args);
-      payCalls++;
     }
+    queueSegments(second, names, plan.game, days, reprOf, index, ttl);
   }
-  queueWrites(second, pending);
+  queueWrites(pending);
   // After the writes, on the same connection: drop the caches derived from the days written (window
   // unions, cohort runs, a set day's bitmap). One built before this point is deleted; one built after sees the writes.
-  for (const plan of plans) for (const day of plan.days) second.unlink(...derivedKeysCovering(names, plan.game, day));
-  const written = await execPipeline(second);
+  for (const plan of plans) for (const day of plan.days) trip2.of(plan.game).unlink(...derivedKeysOf(names, plan.game, day));
+  const written = await trip2.exec();
   let payEvents = 0;
   let newOrders = 0;
-  for (let i = 1; i <= payCalls; i++) {
-    for (const code of written[i] as number[]) {
+  for (const call of payCalls) {
+    for (const code of written.get(call.pipeline)![call.at] as number[]) {
       payEvents++;
       if (Number(code) === 1) newOrders++;
     }
@@ -356,23 +412,179 @@ function monthKey(month: number): string {
   return `${Math.floor(month / 12)}${String((month % 12) + 1).padStart(2, '0')}`;
 }
 
-function queueWrites(pipeline: ChainableCommander, pending: Map<string, Pending>): void {
+function queueWrites(pending: Map<string, Pending>): void {
   for (const [key, p] of pending) {
+    const pipeline = p.pipeline;
     if (p.repr === 'set') {
       const members = [...p.members];
-      for (let i = 0; i < members.length; i += MEMBERS_PER_COMMAND) pipeline.sadd(key, ...members.slice(i, i + MEMBERS_PER_COMMAND));
-    } else {
-      const bits = [...p.bits];
-      for (let i = 0; i < bits.length; i += MEMBERS_PER_COMMAND) {
-        const args: Array<string | number> = [];
-        for (const bit of bits.slice(i, i + MEMBERS_PER_COMMAND)) args.push('SET', 'u1', bit, 1);
-        pipeline.call('BITFIELD', key, ...args);
-      }
-    }
+      for (let i = 0; i < members.length; i += MEMBERS_PER_COMMAND) queueSadd(pipeline, key, members.slice(i, i + MEMBERS_PER_COMMAND));
+    } else queueBits(pipeline, key, p.bits); // OR_BITS: loaded by every round trip 2 pipeline
     if (p.ttl > 0) pipeline.expire(key, p.ttl);
   }
 }
 
+/** keys.ts's derivedKeysCovering, remembered: it costs about half a millisecond (day arithmetic), and every batch asks it for the same days. */
+const derivedKeysCache = new WeakMap<Names, Map<string, readonly string[]>>();
+
+function derivedKeysOf(names: Names, game: number, day: string): readonly string[] {
+  let cache = derivedKeysCache.get(names);
+  if (!cache) derivedKeysCache.set(names, (cache = new Map()));
+  const id = `${game}:${day}`;
+  let keys = cache.get(id);
+  if (!keys) {
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(id, (keys = derivedKeysCovering(names, game, day)));
+  }
+  return keys;
+}
+
 function ttlSeconds(days: number): number {
   return days * 86_400;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segments: the day's users per server and per channel, beside the day's own keys.
+
+/**
+ * KEYS[1] the order memory of the day's month (order id → day counted),
+ * KEYS[2] the day's `segmentOrders`, KEYS[3] its `segmentPay`, KEYS[4..]
+ * segment keys. ARGV[1] the day, ARGV[2] its representation, ARGV[3] TTL
+ * seconds (0: none); per pay event eight: order id, units, member, the
+ * `segmentPay` field suffix, and the KEYS index (0: none) of its server's
+ * active and payers keys and of its channel's.
+ *
+ * Queued after the day's {@link PAY} calls, in the same pipeline: an event
+ * whose order PAY counted on this day (the memory says this day) makes its
+ * user active and a payer in its segments, as PAY did in the day's own
+ * keys; its amount goes to `segmentPay` once per order (`segmentOrders`),
+ * so a batch written again adds nothing, and one whose segment write was
+ * lost (a crash between PAY and this) adds it then.
+ */
+const SEGMENT_PAY = new LuaScript(`
+local day, repr, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local touched = {}
+for e = 4, #ARGV, 8 do
+  local id = ARGV[e]
+  if redis.call('HGET', KEYS[1], id) == day then
+    for j = e + 4, e + 7 do
+      local k = tonumber(ARGV[j])
+      if k > 0 then
+        if repr == 'set' then redis.call('SADD', KEYS[k], ARGV[e + 2])
+        else redis.call('SETBIT', KEYS[k], tonumber(ARGV[e + 2]), 1) end
+        touched[k] = true
+      end
+    end
+    if redis.call('SADD', KEYS[2], id) == 1 then
+      redis.call('HINCRBY', KEYS[3], 'units|' .. ARGV[e + 3], ARGV[e + 1])
+      redis.call('HINCRBY', KEYS[3], 'orders|' .. ARGV[e + 3], 1)
+      touched[2], touched[3] = true, true
+    end
+  end
+end
+if ttl > 0 then
+  for k in pairs(touched) do redis.call('EXPIRE', KEYS[k], ttl) end
+end
+return 0
+`);
+
+/** A channel as segments keep it: trimmed (as an analysis's `channel` parameter is), none when empty. */
+export function segmentChannel(channel: string | undefined): string | undefined {
+  const c = channel?.trim();
+  return c === undefined || c === '' ? undefined : c;
+}
+
+/**
+ * The `segmentPay` field of an order's units or count: `units|<server>|<channel>`,
+ * `''` for an absent one (a server id has no `|`: the channel is everything after the second).
+ */
+export function segmentPayField(what: 'units' | 'orders', server: number | undefined, channel: string | undefined): string {
+  return `${what}|${segmentPaySuffix(server, channel)}`;
+}
+
+/** A `segmentPay` field read back; `undefined` for one this version does not write. */
+export function parseSegmentPayField(field: string): { what: 'units' | 'orders'; server?: number; channel?: string } | undefined {
+  const m = /^(units|orders)\|(-?\d*)\|([\s\S]*)$/.exec(field);
+  if (!m) return undefined;
+  return { what: m[1] as 'units' | 'orders', ...(m[2] !== '' && { server: Number(m[2]) }), ...(m[3] !== '' && { channel: m[3] }) };
+}
+
+function segmentPaySuffix(server: number | undefined, channel: string | undefined): string {
+  return `${server ?? ''}|${channel ?? ''}`;
+}
+
+/**
+ * Queue the segments of one game's events of this batch (issue #15): an
+ * event with a `server` and/or a (non-empty, trimmed) `channel` also puts
+ * its user in that server's and that channel's keys of the day — `active`
+ * for every event, `new` for a register, `active` and `payers` for a pay
+ * whose order counts on the day ({@link SEGMENT_PAY}, with the revenue per
+ * server and channel of the order) — and the server and channel in the
+ * day's lists of those seen. Same representation as the day's own keys
+ * (set of user ids or bits on dense indexes), same TTL; all SADD / SETBIT,
+ * so idempotent like the rest. Derived caches are not kept for segments:
+ * nothing here needs deleting after a write.
+ */
+function queueSegments(
+  pipeline: ChainableCommander,
+  names: Names,
+  game: number,
+  days: ReadonlyMap<string, readonly PlayerEvent[]>,
+  reprOf: ReadonlyMap<string, Representation>,
+  index: IndexOf,
+  ttl: number,
+): void {
+  const pending = new Map<string, Pending>();
+  const seen = new Map<string, Set<string>>();
+  const pays: Array<{ keys: string[]; args: Array<string | number> }> = [];
+  for (const [day, list] of days) {
+    const keys = new DayKeys(names, game, day);
+    const repr = reprOf.get(day)!;
+    const add = (key: string, member: string | number) => {
+      let p = pending.get(key);
+      if (!p) pending.set(key, (p = repr === 'set' ? { repr, members: new Set(), ttl, pipeline } : { repr, bits: new Set(), ttl, pipeline }));
+      if (p.repr === 'set') p.members.add(member as string);
+      else p.bits.add(member as number);
+    };
+    const see = (key: string, value: string) => {
+      const s = seen.get(key);
+      if (s) s.add(value);
+      else seen.set(key, new Set([value]));
+    };
+    let call: { keys: string[]; args: Array<string | number>; at: Map<string, number>; events: number } | undefined;
+    const keyAt = (key: string): number => {
+      let i = call!.at.get(key);
+      if (i === undefined) call!.at.set(key, (i = call!.keys.push(key)));
+      return i;
+    };
+    for (const e of list) {
+      const server = e.server;
+      const channel = segmentChannel(e.channel);
+      if (server === undefined && channel === undefined) continue;
+      if (server !== undefined) see(keys.segmentsSeen('server'), String(server));
+      if (channel !== undefined) see(keys.segmentsSeen('channel'), channel);
+      const member = repr === 'set' ? e.user : index.get(e.user)!;
+      if (e.type !== 'pay') {
+        for (const kind of e.type === 'register' ? (['active', 'new'] as const) : (['active'] as const)) {
+          if (server !== undefined) add(keys.segment(kind, 'server', server), member);
+          if (channel !== undefined) add(keys.segment(kind, 'channel', channel), member);
+        }
+        continue;
+      }
+      if (!call || call.events === PAYS_PER_CALL) {
+        call = { keys: [ordersKey(names, game, day.slice(0, 6)), keys.segmentOrders, keys.segmentPay], args: [day, repr, ttl], at: new Map(), events: 0 };
+        pays.push(call);
+      }
+      call.events++;
+      const pair = (by: 'server' | 'channel', value: number | string | undefined) =>
+        value === undefined ? [0, 0] : [keyAt(keys.segment('active', by, value)), keyAt(keys.segment('payers', by, value))];
+      call.args.push(e.id!, e.amountUnits!, member, segmentPaySuffix(server, channel), ...pair('server', server), ...pair('channel', channel));
+    }
+  }
+  queueWrites(pending);
+  for (const [key, values] of seen) {
+    pipeline.sadd(key, ...values);
+    if (ttl > 0) pipeline.expire(key, ttl);
+  }
+  if (pays.length > 0) SEGMENT_PAY.load(pipeline);
+  for (const call of pays) SEGMENT_PAY.queue(pipeline, call.keys, call.args);
 }

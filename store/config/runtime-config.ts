@@ -10,7 +10,7 @@
  * settings (`infra/config.ts`, next to the file settings); other well-formed
  * keys outside gflow's namespaces are kept as given for jobs to use.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { failure, usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
@@ -102,6 +102,7 @@ export async function getConfig(redis: Redis, names: Names, key: string): Promis
 export interface DataSettings {
   readonly activity: ActivitySettings;
   readonly ingest: { readonly stream: string; readonly group: string; readonly batchSize: number; readonly minIdleSeconds: number };
+  readonly analyses: { readonly maxDays: number; readonly cacheSeconds: number; readonly claimSeconds: number };
 }
 
 /**
@@ -127,6 +128,11 @@ export async function dataSettings(redis: Redis, names: Names): Promise<DataSett
       group: get('ingest.group'),
       batchSize: Number(get('ingest.batchSize')),
       minIdleSeconds: Number(get('ingest.minIdleSeconds')),
+    },
+    analyses: {
+      maxDays: Number(get('analyses.maxDays')),
+      cacheSeconds: Number(get('analyses.cacheSeconds')),
+      claimSeconds: Number(get('analyses.claimSeconds')),
     },
   };
 }

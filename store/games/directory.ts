@@ -10,7 +10,7 @@
  * so a game registered a moment later is seen at once.
  */
 import type { Pool } from 'mysql2/promise';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import type { GameContext } from '../../core/job';
 import type { Names } from '../../core/names';
 import { gameClients, getGame, type Game } from './registry';

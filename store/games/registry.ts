@@ -5,14 +5,13 @@
  * that shard big games onto their own servers. Each row records when and by
  * whom (`user@host`) it was last written (`updated_at`, `updated_by`).
  */
-import type { Redis } from 'ioredis';
 import { IANAZone } from 'luxon';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { failure, usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
 import { checkMysqlUrl, checkRedisUrl } from '../../core/urls';
 import { getMysql } from '../../infra/mysql';
-import { getRedis, redact } from '../../infra/redis';
+import { getRedis, redact, type Redis } from '../../infra/redis';
 import { describeValue, parseGameId, sqlId } from '../identifiers';
 import { isMissingSchema } from '../../infra/sql-errors';
 import { startedBy } from '../../infra/who';

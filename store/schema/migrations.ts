@@ -26,6 +26,7 @@ import { sqlId } from '../identifiers';
 import type { Migration } from './migration';
 import { RERUN_MIGRATIONS } from '../reruns/backup';
 import { LEDGER_MIGRATIONS } from '../ledger/schema';
+import { ANALYSIS_MIGRATIONS } from '../ledger/analyses';
 import { isMissingSchema } from '../../infra/sql-errors';
 
 export type { Migration } from './migration';
@@ -101,7 +102,7 @@ const BASE_MIGRATIONS: readonly Migration[] = [
  * gflow's own migrations, in version order: the base layers, then the rerun
  * store's tables. Report tables are not here: each job declares its own.
  */
-export const MIGRATIONS: readonly Migration[] = inVersionOrder([...BASE_MIGRATIONS, ...RERUN_MIGRATIONS, ...LEDGER_MIGRATIONS]);
+export const MIGRATIONS: readonly Migration[] = inVersionOrder([...BASE_MIGRATIONS, ...RERUN_MIGRATIONS, ...LEDGER_MIGRATIONS, ...ANALYSIS_MIGRATIONS]);
 
 export const LAYERS = ['meta', 'tag', 'report', 'log'] as const;
 

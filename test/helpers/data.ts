@@ -4,14 +4,14 @@
  * key, the four `<prefix>_*` schemas, the clients).
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import type { Pool } from 'mysql2/promise';
 import { Names } from '../../core/names';
 import { LocalDays, parseEventLine, type PlayerEvent } from '../../store/activity/events';
 import { sqlId } from '../../store/identifiers';
 import { LAYERS } from '../../store/schema/migrations';
 import { closeMysql, getMysql } from '../../infra/mysql';
-import { closeRedis, getRedis } from '../../infra/redis';
+import { closeRedis, getRedis, isCluster } from '../../infra/redis';
 
 export const REDIS_URL = process.env.GFLOW_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const MYSQL_URL = process.env.GFLOW_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -48,15 +48,28 @@ export function dataWorld(prefix = testPrefix()): DataWorld {
   };
 }
 
-/** Delete keys matching `pattern` with SCAN (never KEYS: other tests share this Redis). */
+/**
+ * Keys matching `pattern`, a SCAN page at a time (never KEYS: other tests
+ * share this Redis); on a Redis Cluster, every master's.
+ */
+export async function* scanKeys(redis: Redis, pattern: string): AsyncGenerator<string[]> {
+  for (const node of isCluster(redis) ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
+}
+
+/** Delete keys matching `pattern` (on a cluster one by one: keys of a page may be in different slots). */
 export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for await (const keys of scanKeys(redis, pattern)) {
+    const counts = isCluster(redis) ? await Promise.all(keys.map((key) => redis.unlink(key))) : [await redis.unlink(...keys)];
+    deleted += counts.reduce((a, b) => a + b, 0);
+  }
   return deleted;
 }
 

@@ -12,7 +12,9 @@ export async function runInProcess(command: Command, args: readonly string[], pr
   delete process.env.GFLOW_CONFIG;
   let out = '';
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((out += chunk.toString()), true)) as typeof process.stdout.write;
+  // Commands write text; the test runner's own reports to its parent are bytes, and must still reach it.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
+    typeof chunk === 'string' ? ((out += chunk), true) : (write as (...a: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
   try {
     const program = new Command('gflow').option('-v, --verbose').option('--config <file>').exitOverride();
     program.addCommand(command.exitOverride());

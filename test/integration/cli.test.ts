@@ -15,6 +15,7 @@ import { createSlave } from '../../worker/slave';
 import { findTemporalCli } from '../../dev/temporal-cli';
 import { gflow, type CliResult } from '../helpers/cli';
 import { dropAll, prepareMysql } from '../helpers/reports';
+import { addGame, validateGame } from '../../store/games/registry';
 import { cliEnv, startTemporal, testConfig } from '../helpers/temporal';
 
 const FIXTURES = resolve(__dirname, '../fixtures');
@@ -155,6 +156,14 @@ describe('gflow setup on a cluster without gflow\'s search attributes', () => {
 
     const again = await gflow(['setup'], cliEnv(config));
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /search attributes already registered\nMySQL schemas up to date/);
+    assert.match(again.stdout, /search attributes already registered\nMySQL schemas up to date\n$/);
+
+    // An upgrade from the layout before hash tags: its keys would not be read, and setup says so.
+    const names = new Names(config.prefix);
+    await addGame(getMysql(config.mysqlUrl), names, validateGame({ id: 7 }));
+    await getRedis(config.redisUrl).hset(names.redisKey('uidx', 7), 'u1', 0);
+    const upgraded = await gflow(['setup'], cliEnv(config));
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    assert.match(upgraded.stdout, /warning: 1 games have activity keys under the layout before hash tags \(e\.g\. .*:uidx:7\), .*"Moving an installation's keys" says \(games 7\)\n$/);
   });
 });

@@ -76,14 +76,14 @@ describe('activity store', () => {
   test('sets give the hand-computed counts', async () => {
     await sets.write(fixture(1));
     assert.equal(await sets.representation(1, '20261101'), 'set');
-    assert.equal(await world.redis.type(`${world.names.prefix}:act:1:20261101:active`), 'set');
+    assert.equal(await world.redis.type(`${world.names.prefix}:act:{1}:20261101:active`), 'set');
     await expectFixtureCounts(sets, 1);
   });
 
   test('bitmaps give the same counts', async () => {
     await bitmaps.write(fixture(2));
     assert.equal(await bitmaps.representation(2, '20261101'), 'bitmap');
-    assert.equal(await world.redis.type(`${world.names.prefix}:act:2:20261101:active`), 'string');
+    assert.equal(await world.redis.type(`${world.names.prefix}:act:{2}:20261101:active`), 'string');
     await expectFixtureCounts(bitmaps, 2);
   });
 
@@ -108,24 +108,24 @@ describe('activity store', () => {
 
   test('dense indexes: bitmap size follows the number of users, not their ids', async () => {
     // Five users: indexes 0..4, so a day's bitmap is one byte.
-    assert.equal(await world.redis.strlen(`${world.names.prefix}:act:2:20261101:active`), 1);
-    assert.equal(await world.redis.hlen(`${world.names.prefix}:uidx:2`), 5);
+    assert.equal(await world.redis.strlen(`${world.names.prefix}:act:{2}:20261101:active`), 1);
+    assert.equal(await world.redis.hlen(`${world.names.prefix}:uidx:{2}`), 5);
   });
 
   test('the caches of bitmap days (window unions, cohort runs) expire no later than the days they cover', async () => {
     // The fixture's queries above built them for game 2.
-    const union = `${world.names.prefix}:act:2:20261130:active:u16`;
-    const runs = `${world.names.prefix}:act:2:20261101:new:runs`;
+    const union = `${world.names.prefix}:act:{2}:20261130:active:u16`;
+    const runs = `${world.names.prefix}:act:{2}:20261101:new:runs`;
     const text = await world.redis.eval(`return table.concat(cmsgpack.unpack(redis.call('GET', KEYS[1])), ' ')`, 1, runs);
     assert.equal(text, '0 3', 'a, b, c: indexes 0 to 2, one run');
-    const [unionTtl, runsTtl, dayTtl] = await Promise.all([world.redis.pttl(union), world.redis.pttl(runs), world.redis.pttl(`${world.names.prefix}:act:2:20261101:new`)]);
+    const [unionTtl, runsTtl, dayTtl] = await Promise.all([world.redis.pttl(union), world.redis.pttl(runs), world.redis.pttl(`${world.names.prefix}:act:{2}:20261101:new`)]);
     assert.ok(unionTtl > 0 && unionTtl <= UNION_TTL_DAYS[2]! * 86_400_000, `union TTL ${unionTtl}`);
     assert.ok(runsTtl > 0 && runsTtl <= dayTtl, `runs TTL ${runsTtl}, day TTL ${dayTtl}`);
     // A write to 1 Nov drops the cohort's runs and every union covering 1 Nov; a count rebuilds them, equal.
-    assert.equal(await world.redis.exists(`${world.names.prefix}:act:2:20261104:active:u4`), 1);
+    assert.equal(await world.redis.exists(`${world.names.prefix}:act:{2}:20261104:active:u4`), 1);
     await bitmaps.write(fixture(2, new Set(['20261101'])));
     assert.equal(await world.redis.exists(runs), 0);
-    assert.equal(await world.redis.exists(`${world.names.prefix}:act:2:20261104:active:u4`), 0, 'the 4 days to 4 Nov');
+    assert.equal(await world.redis.exists(`${world.names.prefix}:act:{2}:20261104:active:u4`), 0, 'the 4 days to 4 Nov');
     await expectFixtureCounts(bitmaps, 2);
   });
 
@@ -165,10 +165,11 @@ describe('pay orders count once per game, on the day of their first arrival', ()
       assert.ok(ttl > 399 * 86_400 && ttl <= 400 * 86_400, `TTL ${ttl}`);
 
       // Ingesting both days again, in either order, changes nothing.
-      const before = await snapshot(world.redis, `${world.names.prefix}:act:${game}`);
+      const before = await snapshot(world.redis, `${world.names.prefix}:act:{${game}}`);
+      assert.ok(Object.keys(before).length > 0, 'the snapshot sees the game\'s keys');
       const again = await store.write(events([pay(game, 'b', '2026-11-02T09:00:00Z', 'o2', '2.00'), pay(game, 'a', '2026-11-02T00:10:00Z', 'o1', '4.99'), pay(game, 'a', '2026-11-01T23:50:00Z', 'o1', '4.99')]));
       assert.deepEqual([again.newOrders, again.duplicateOrders], [0, 3]);
-      assert.deepEqual(await snapshot(world.redis, `${world.names.prefix}:act:${game}`), before);
+      assert.deepEqual(await snapshot(world.redis, `${world.names.prefix}:act:{${game}}`), before);
     });
   }
 

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DateTime } from 'luxon';
 import type { RowDataPacket } from 'mysql2/promise';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../infra/redis';
 import type { RunFilters } from '../../core/job';
 import { addGame, validateGame } from '../../store/games/registry';
 import { sqlId } from '../../store/identifiers';
@@ -152,9 +152,9 @@ describe('the channels example job', () => {
       }
     });
     // Game 3's tallies are in its own Redis, the others' in the installation's.
-    assert.equal(await own().exists(names.redisKey('channels', 3, '20261109')), 1);
-    assert.equal(await redis().exists(names.redisKey('channels', 3, '20261109')), 0);
-    assert.equal(await redis().exists(names.redisKey('channels', 1, '20261109')), 1);
+    assert.equal(await own().exists(names.gameKey('channels', 3, '20261109')), 1);
+    assert.equal(await redis().exists(names.gameKey('channels', 3, '20261109')), 0);
+    assert.equal(await redis().exists(names.gameKey('channels', 1, '20261109')), 1);
     // The collectors' group was never created: the job's reading took nothing from them.
     const groups = (await redis().call('XINFO', 'GROUPS', names.redisKey('stream', 'events'))) as unknown[][];
     assert.deepEqual(groups.map((g) => g[1]), ['channels']);

@@ -212,5 +212,9 @@ describe('setFileSetting', () => {
 test('redact hides passwords only', () => {
   assert.equal(redact('mysql://u:secret@h:3306'), 'mysql://u:***@h:3306');
   assert.equal(redact('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
+  // A cluster's comma-separated seeds are no WHATWG URL: its password is hidden all the same.
+  assert.equal(redact('redis+cluster://:secret@h1:7000,h2:7001'), 'redis+cluster://:***@h1:7000,h2:7001');
+  assert.equal(redact('redis+cluster://app:secret@h1:7000'), 'redis+cluster://app:***@h1:7000');
+  assert.equal(redact('redis+cluster://h1:7000,h2:7001'), 'redis+cluster://h1:7000,h2:7001');
   assert.equal(redact('UTC'), 'UTC');
 });

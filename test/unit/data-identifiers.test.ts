@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserError } from '../../core/errors';
 import { assertDayKey, assertKeyPart, assertSqlName, describeValue, parseGameId, sqlId } from '../../store/identifiers';
-import { DayKeys } from '../../store/activity/keys';
+import { DayKeys, derivedKeysCovering, ordersKey, scratchKey } from '../../store/activity/keys';
+import { userIndexKey } from '../../store/activity/user-index';
 import { Names } from '../../core/names';
 
 const HOSTILE = ['1;DROP TABLE x', '../', '../../etc/passwd', 'a'.repeat(10_240), '', ' 1', '1 ', '0x10', '1e3', '-1', '0', 'games`; --', 'x:y', 'a\nb', '\u0000'];
@@ -51,9 +52,28 @@ describe('identifiers', () => {
 
   test('hostile values never reach a Redis key name', () => {
     const names = new Names('t_unit');
-    assert.equal(new DayKeys(names, 7, '20261124').kind('active'), 't_unit:act:7:20261124:active');
+    assert.equal(new DayKeys(names, 7, '20261124').kind('active'), 't_unit:act:{7}:20261124:active');
     refused(() => new DayKeys(names, '1;DROP TABLE x' as unknown as number, '20261124'), /game id/);
     refused(() => new DayKeys(names, 7, '../../x'), /day/);
+  });
+
+  test("every key of a game carries the game as its hash tag, and only that tag (one Redis Cluster slot per game)", () => {
+    const names = new Names('t_unit');
+    const day = new DayKeys(names, 7, '20261124');
+    const keys = [
+      day.kind('active'), day.kind('new'), day.kind('payers'), day.online(120), day.activeUnion(1), day.activeUnion(2), day.activeBits, day.newRuns, day.repr, day.pay, day.orders,
+      ...derivedKeysCovering(names, 7, '20261124'), ordersKey(names, 7, '202611'), userIndexKey(names, 7), scratchKey(names, 7, 'q1'),
+    ];
+    // Redis hashes the text between the first { and the next }: every key's must be the game.
+    for (const key of keys) assert.equal(/\{([^}]*)\}/.exec(key)?.[1], '7', key);
+    assert.deepEqual([day.kind('active'), ordersKey(names, 7, '202611'), userIndexKey(names, 7), scratchKey(names, 7, 'q1')], [
+      't_unit:act:{7}:20261124:active',
+      't_unit:act:{7}:orders:202611',
+      't_unit:uidx:{7}',
+      't_unit:tmp:{7}:q1',
+    ]);
+    assert.equal(names.gameKey('chn', 12, '20261124'), 't_unit:chn:{12}:20261124');
+    for (const bad of [0, -1, 1.5, Number.NaN, '7' as unknown as number]) refused(() => names.gameKey('act', bad), /game id/);
   });
 
   test('messages quote a short printable excerpt', () => {

@@ -36,7 +36,8 @@ const RULES: Record<string, Rule> = {
   store: { value: ['infra', 'core'] },
   workflows: { value: ['core'], types: ['activities'] },
   activities: { value: ['store', 'infra', 'core'] },
-  worker: { value: ['activities', 'workflows', 'store', 'infra', 'core'] },
+  // The slave answers the Redis request stream by asking analyses as a client does.
+  worker: { value: ['client', 'activities', 'workflows', 'store', 'infra', 'core'] },
   client: { value: ['workflows', 'store', 'infra', 'core'], types: ['activities'] },
   dev: { value: ['worker', 'client', 'store', 'infra', 'core'] },
   // The web console (server and static pages): reads and acts through client/ as the CLI does; jobs/ for the report job's readers.

@@ -6,7 +6,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserError } from '../../core/errors';
-import { checkMysqlUrl, checkRedisUrl, isServerUrl, MAX_URL_LENGTH, shownUrl, urlProblem } from '../../core/urls';
+import { checkMysqlUrl, checkRedisUrl, isClusterUrl, isServerUrl, MAX_URL_LENGTH, parseClusterUrl, shownUrl, urlProblem } from '../../core/urls';
+
+/** The end of every refused Redis URL's message: the forms accepted. */
+const ACCEPTED_REDIS =
+  /^Redis URL .* is not valid: .*; use redis:\/\/host:port or rediss:\/\/host:port, optionally with user:password@ before the host and \/0 to \/15 after the port, or redis\+cluster:\/\/host:port,host:port… \(seed nodes of a Redis Cluster\), optionally with user:password@ before the first host, nothing else$/;
 
 /** A usage error (exit 2) in one line matching `pattern`. */
 function refused(fn: () => unknown, pattern: RegExp): void {
@@ -40,7 +44,7 @@ describe('Redis URLs', () => {
 
   test('refused, saying what is wrong and what is accepted', () => {
     const cases: Array<[unknown, RegExp]> = [
-      ['http://x', /not a redis:\/\/ or rediss:\/\/ URL/],
+      ['http://x', /not a redis:\/\/, rediss:\/\/ or redis\+cluster:\/\/ URL/],
       ['mysql://h:3306', /not a redis:\/\//],
       ['REDIS://h:6379', /not a redis:\/\//],
       ['localhost:6379', /not a redis:\/\//],
@@ -70,9 +74,64 @@ describe('Redis URLs', () => {
     ];
     for (const [url, pattern] of cases) {
       refused(() => checkRedisUrl(url), pattern);
-      refused(() => checkRedisUrl(url), /^Redis URL .* is not valid: .*; use redis:\/\/host:port or rediss:\/\/host:port, optionally with user:password@ before the host and \/0 to \/15 after the port, nothing else$/);
+      refused(() => checkRedisUrl(url), ACCEPTED_REDIS);
       assert.equal(isServerUrl('redis', url), false, String(url));
     }
+  });
+});
+
+describe('Redis Cluster URLs', () => {
+  test('accepted: redis+cluster:// with one or more seed nodes, optional ports, user and password', () => {
+    for (const url of [
+      'redis+cluster://127.0.0.1:7000',
+      'redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002',
+      'redis+cluster://:s%40cret@10.0.0.5:7000,10.0.0.6:7000',
+      'redis+cluster://app:pw@cache-1.internal,cache-2.internal:6380/',
+      'redis+cluster://[::1]:7000,[2001:db8::1]',
+    ]) {
+      assert.equal(checkRedisUrl(url), url, url);
+      assert.equal(isClusterUrl(url), true, url);
+    }
+    assert.equal(isClusterUrl('redis://127.0.0.1:6379'), false);
+  });
+
+  test('taken apart for the cluster client: seeds in order, port 6379 by default, credentials decoded', () => {
+    assert.deepEqual(parseClusterUrl('redis+cluster://app:p%40ss@127.0.0.1:7000,cache,[::1]:7002'), {
+      nodes: [
+        { host: '127.0.0.1', port: 7000 },
+        { host: 'cache', port: 6379 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'app',
+      password: 'p@ss',
+    });
+    assert.deepEqual(parseClusterUrl('redis+cluster://:pw@h:1'), { nodes: [{ host: 'h', port: 1 }], username: undefined, password: 'pw' });
+    assert.deepEqual(parseClusterUrl('redis+cluster://h:1'), { nodes: [{ host: 'h', port: 1 }], username: undefined, password: undefined });
+    refused(() => parseClusterUrl('redis://h:1'), /not a redis\+cluster:\/\/ URL/);
+  });
+
+  test('refused, in one line saying what is wrong and what is accepted, the password hidden', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['redis+cluster://', /the host is missing/],
+      ['redis+cluster://h:7000,,h:7001', /a seed node is empty/],
+      ['redis+cluster://h:7000,', /a seed node is empty/],
+      ['redis+cluster://h:7000,h:70000', /port "70000" is not a number from 1 to 65535/],
+      ['redis+cluster://h:7000,bad_host!:7001', /not a host name/],
+      ['redis+cluster://h:7000/0', /path "\/0" is not allowed: a Redis Cluster has only database 0/],
+      ['redis+cluster://h:7000?readOnly=true', /a query string is not allowed/],
+      ['redis+cluster://h:7000#x', /fragment/],
+      ['redis+cluster://u:p@ss@h:7000', /not a redis\+cluster:\/\/host:port,host:port URL/],
+      ['redis+cluster://u:p%zz@h:7000', /percent-encode/],
+      ['redis+cluster://h :7000', /spaces/],
+      ['REDIS+CLUSTER://h:7000', /not a redis:\/\/, rediss:\/\/ or redis\+cluster:\/\/ URL/],
+    ];
+    for (const [url, pattern] of cases) {
+      refused(() => checkRedisUrl(url), pattern);
+      refused(() => checkRedisUrl(url), ACCEPTED_REDIS);
+      assert.equal(isServerUrl('redis', url), false, url);
+    }
+    refused(() => checkRedisUrl('redis+cluster://:hunter2@h:7000,,h:7001'), /^Redis URL "redis\+cluster:\/\/:\*\*\*@h:7000,,h:7001" is not valid/);
+    assert.equal(isServerUrl('mysql', 'redis+cluster://h:7000'), false);
   });
 });
 

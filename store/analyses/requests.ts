@@ -1,0 +1,164 @@
+/**
+ * The Redis request stream: a front end that only talks to Redis asks
+ *
+ *     XADD gflow:stream:requests * request '{"analysis":"report.retention","params":{…},"reply":"app:answers:42"}'
+ *
+ * and `BLPOP`s its reply list for `{"id","ok":true,"result",…}` or
+ * `{"id","ok":false,"error","field"?}`. Slaves read the stream in one
+ * consumer group (worker/requests.ts); a request is acknowledged only once
+ * its answer is on the reply list, and answered at most once (a marker per
+ * stream entry, set in the same script as the push), so a request
+ * re-claimed from a slave that died is answered exactly once.
+ *
+ * An entry that names no usable reply list cannot be answered: it is
+ * acknowledged and kept, with the reason, on `<prefix>:stream:requests:rejected`
+ * (capped), where an operator finds what the front end sent.
+ */
+import type { Redis } from '../../infra/redis';
+import type { Names } from '../../core/names';
+import { LuaScript } from '../activity/lua';
+
+/** The stream front ends add requests to. */
+export function requestStream(names: Names): string {
+  return names.redisKey('stream', 'requests');
+}
+
+/** Where entries that cannot be answered are kept, with the reason. */
+export function rejectedRequestStream(names: Names): string {
+  return `${requestStream(names)}:rejected`;
+}
+
+/** The consumer group every slave reads requests in. */
+export const REQUEST_GROUP = 'gflow-analyses';
+
+/** How long the "answered" marker of a stream entry is kept: far beyond any re-claim. */
+const ANSWERED_TTL_SECONDS = 7 * 86_400;
+
+/** Longest reply-list key accepted. */
+export const MAX_REPLY_KEY = 512;
+
+/** Rejected entries kept (approximately): the newest ones. */
+const MAX_REJECTED = 10_000;
+
+/** A parsed stream request. */
+export interface StreamRequest {
+  readonly analysis: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly reply: string;
+}
+
+/** What a stream entry held, or why it cannot be a request (with the reply list, when even that much could be read). */
+export type ReadRequest = { readonly ok: true; readonly request: StreamRequest } | { readonly ok: false; readonly error: string; readonly field: string; readonly reply?: string };
+
+/** Read one stream entry's fields (`request <json>`). */
+export function readRequest(fields: readonly string[]): ReadRequest {
+  const at = fields.findIndex((f, i) => i % 2 === 0 && f === 'request');
+  if (at === -1) return { ok: false, field: 'request', error: 'the entry has no "request" field: XADD <stream> * request \'{"analysis":…,"params":{…},"reply":"<list key>"}\'' };
+  let body: unknown;
+  try {
+    body = JSON.parse(fields[at + 1] ?? '');
+  } catch {
+    return { ok: false, field: 'request', error: 'the "request" field is not JSON' };
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, field: 'request', error: 'the request must be a JSON object' };
+  const { analysis, params, reply } = body as Record<string, unknown>;
+  const replyKey = typeof reply === 'string' && reply.length > 0 && reply.length <= MAX_REPLY_KEY ? reply : undefined;
+  if (replyKey === undefined) return { ok: false, field: 'reply', error: `reply must name a Redis list (text of 1 to ${MAX_REPLY_KEY} characters)` };
+  if (typeof analysis !== 'string') return { ok: false, field: 'analysis', error: 'analysis must be "<job>.<analysis>", e.g. "report.retention"', reply: replyKey };
+  if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+    return { ok: false, field: 'params', error: 'params must be an object of name → value', reply: replyKey };
+  }
+  return { ok: true, request: { analysis, params: (params ?? {}) as Record<string, unknown>, reply: replyKey } };
+}
+
+/** A reply as pushed on the front end's list. */
+export type Reply = { readonly id: string; readonly ok: true; readonly [field: string]: unknown } | { readonly id: string; readonly ok: false; readonly error: string; readonly field?: string };
+
+/**
+ * The "answered" marker of stream entry `entryId`. A script may only touch
+ * keys of one slot on a Redis Cluster, so the marker carries a hash tag
+ * chosen to land in the reply list's slot, whatever the front end named it
+ * (on a single server the tag is just part of the name).
+ */
+export function answeredMarker(names: Names, entryId: string, replyKey: string): string {
+  return `${names.redisKey('stream', 'requests', 'answered')}:{${slotTag(keySlot(replyKey))}}:${entryId}`;
+}
+
+// KEYS: marker, reply list. Push only if this entry was never answered: a retried delivery or a re-claimed request pushes nothing more.
+// A reply key holding something else than a list can never take the reply (RPUSH would fail on every retry): say so instead.
+const ANSWER_ONCE = new LuaScript(`
+local kind = redis.call('TYPE', KEYS[2])['ok']
+if kind ~= 'none' and kind ~= 'list' then return -1 end
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0`);
+
+/**
+ * Push `reply` for stream entry `entryId` onto its reply list (once, ever),
+ * then acknowledge the entry. Safe to call again: returns whether this call
+ * pushed. A reply key that holds another type than a list cannot be
+ * answered: the entry is rejected (kept on the rejected stream) and acknowledged.
+ */
+export async function answerRequest(redis: Redis, names: Names, entryId: string, replyKey: string, reply: Reply): Promise<boolean> {
+  const pushed = await ANSWER_ONCE.run(redis, [answeredMarker(names, entryId, replyKey), replyKey], [JSON.stringify(reply), ANSWERED_TTL_SECONDS]);
+  if (pushed === -1) {
+    await rejectRequest(redis, names, entryId, `reply ${JSON.stringify(replyKey)} is not a list: ${JSON.stringify(reply).slice(0, 512)}`);
+    return false;
+  }
+  await redis.xack(requestStream(names), REQUEST_GROUP, entryId);
+  return pushed === 1;
+}
+
+/** Whether stream entry `entryId` was answered already (a re-claimed entry whose acknowledgement was lost, or raced). */
+export async function isAnswered(redis: Redis, names: Names, entryId: string, replyKey: string): Promise<boolean> {
+  return (await redis.exists(answeredMarker(names, entryId, replyKey))) === 1;
+}
+
+/**
+ * An entry that cannot be answered (no reply list to answer on): keep it
+ * with the reason on the rejected stream, then acknowledge it (it will
+ * never become answerable). Kept first, so a crash in between loses nothing.
+ */
+export async function rejectRequest(redis: Redis, names: Names, entryId: string, reason: string, fields: readonly string[] = []): Promise<void> {
+  const raw = JSON.stringify(fields).slice(0, 2048);
+  await redis.xadd(rejectedRequestStream(names), 'MAXLEN', '~', MAX_REJECTED, '*', 'id', entryId, 'reason', reason, 'entry', raw);
+  await redis.xack(requestStream(names), REQUEST_GROUP, entryId);
+}
+
+/** Redis Cluster's slot of `key`: CRC16 of the key, or of its hash tag (the text inside the first `{…}`, when not empty). */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  return crc16(Buffer.from(close > open + 1 ? key.slice(open + 1, close) : key)) % SLOTS;
+}
+
+const SLOTS = 16_384;
+let slotTags: string[] | undefined;
+
+/** A short hash tag whose slot is `slot` (base-36 numbers, tried in order until every slot has one: once per process, a few ms). */
+function slotTag(slot: number): string {
+  if (!slotTags) {
+    const tags = new Array<string>(SLOTS);
+    for (let n = 0, found = 0; found < SLOTS; n++) {
+      const tag = n.toString(36);
+      const s = crc16(Buffer.from(tag)) % SLOTS;
+      if (tags[s] !== undefined) continue;
+      tags[s] = tag;
+      found++;
+    }
+    slotTags = tags;
+  }
+  return slotTags[slot]!;
+}
+
+/** CRC16-CCITT (XModem), the checksum Redis Cluster hashes keys with. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
