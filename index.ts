@@ -45,6 +45,7 @@
 // Defining jobs and tasks; what their hooks receive.
 export { defineJob, defineTask } from './core/job';
 export type {
+  CodeContext,
   GameContext,
   GameItem,
   Job,

@@ -28,14 +28,10 @@ import { addDays, dayRange, isDayKey } from './day';
 import { usageError, UserError } from './errors';
 import { shown } from './parse';
 import { isGameId, MAX_GAME_ID } from './game';
-import type { GameContext, GameItem, TaskLogger } from './context';
+import type { CodeContext, GameItem, Redis, TaskLogger } from './context';
 import type { Period } from './period';
 import type { Names } from './names';
 import type { Pool } from 'mysql2/promise';
-import type { Cluster, Redis as RedisNode } from 'ioredis';
-
-/** One Redis or a Redis Cluster (`redis+cluster://`): infra/redis.ts's `Redis`, which core cannot import. */
-type Redis = RedisNode | Cluster;
 
 /** Analysis names: one identifier, as task names. */
 export const ANALYSIS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}$/;
@@ -151,19 +147,9 @@ export type ParamsOf<S extends ParamSpecs> = {
 };
 
 /** What `compute` receives besides its parameters. */
-export interface AnalysisContext {
-  readonly job: string;
+export interface AnalysisContext extends CodeContext {
+  /** The analysis's name in its job (`retention` of `report.retention`). */
   readonly analysis: string;
-  readonly redis: Redis;
-  readonly mysql: Pool;
-  /** One game's Redis, MySQL, zone and name, from the games registry (as in a task). */
-  game(id: number): Promise<GameContext>;
-  readonly names: Names;
-  readonly log: TaskLogger;
-  /** Report liveness from a long `compute`. */
-  heartbeat(details?: unknown): void;
-  /** Aborted when the analysis is cancelled or times out. */
-  readonly signal: AbortSignal;
   /** Whether the answer covers a day that has not ended yet (it is then not cached past that day's end). */
   readonly provisional: boolean;
 }

@@ -1,12 +1,13 @@
 /**
- * What job code (tasks and analyses) is handed besides its input: a logger
- * and the games it works on. Apart from the task API so analyses can use them too.
+ * What job code (tasks and analyses) is handed besides its input: clients,
+ * games, names, a logger. Apart from the task API so analyses share it.
  */
 import type { Pool } from 'mysql2/promise';
 import type { Cluster, Redis as RedisNode } from 'ioredis';
+import type { Names } from './names';
 
 /** One Redis or a Redis Cluster (`redis+cluster://`): infra/redis.ts's `Redis`, which core cannot import. */
-type Redis = RedisNode | Cluster;
+export type Redis = RedisNode | Cluster;
 
 /** A logger handed to job code; lines carry job, task, period and item. */
 export interface TaskLogger {
@@ -48,4 +49,30 @@ export interface GameContext {
   readonly redis: Redis;
   /** The game's own MySQL where the registry names one (`mysql_url`), else `ctx.mysql`. Report tables stay in `ctx.mysql`. */
   readonly mysql: Pool;
+}
+
+/** What every piece of job code is handed (a task's hooks, an analysis's `compute`): clients, games, names, a logger, liveness. */
+export interface CodeContext {
+  readonly job: string;
+  /** The process's pooled Redis client (one Redis or a Redis Cluster). */
+  readonly redis: Redis;
+  /** The process's pooled MySQL connections. */
+  readonly mysql: Pool;
+  /**
+   * One game's Redis, MySQL, zone and name, from the games registry (cached
+   * per process; pooled clients shared). A game not in the registry resolves
+   * to the defaults, with `registered: false`.
+   * @example
+   * ```ts
+   * const { redis, zone } = await ctx.game(item.game);
+   * ```
+   */
+  game(id: number): Promise<GameContext>;
+  /** Names under the configured prefix (Redis keys, MySQL schemas). */
+  readonly names: Names;
+  readonly log: TaskLogger;
+  /** Report liveness from long work; cancellation is seen only through heartbeats. */
+  heartbeat(details?: unknown): void;
+  /** Aborted when the work is cancelled (`gflow stop`) or times out. */
+  readonly signal: AbortSignal;
 }

@@ -27,21 +27,15 @@
  * export default defineJob({ name: 'demo', registerTask: [oneTask] });
  * ```
  */
-import type { Pool } from 'mysql2/promise';
-import type { Cluster, Redis as RedisNode } from 'ioredis';
 import { usageError } from './errors';
-import type { Names } from './names';
 import type { Period } from './period';
 import type { ReportCheck, ReportTable } from './report';
 import { scheduleOf, type TaskSchedule } from './schedule';
 import { precomputeTaskName, type Analysis, type AnalysisAnswer, type RawParams } from './analysis';
-import type { GameContext, GameItem, TaskLogger } from './context';
+import type { CodeContext, GameItem } from './context';
 
-export type { GameContext, GameItem, TaskLogger } from './context';
+export type { CodeContext, GameContext, GameItem, TaskLogger } from './context';
 import { isGameId } from './game';
-
-/** A client of one Redis or of a Redis Cluster (`redis+cluster://`): infra/redis.ts's `Redis`, which core cannot import. */
-type Redis = RedisNode | Cluster;
 
 /** Job names: `job` or `layer.job` (the original gflow's layers: collector, reporter, ...). */
 export const JOB_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}(\.[A-Za-z][A-Za-z0-9_-]{0,47})?$/;
@@ -78,34 +72,12 @@ export interface RunFilters {
 }
 
 /** What every hook of a task receives. */
-export interface TaskContext {
-  readonly job: string;
+export interface TaskContext extends CodeContext {
   readonly task: string;
   /** The period this run computes (docs/architecture.md "Periods"). */
   readonly period: Period;
   /** The original gflow's `curTime()`: the start of the period, in epoch seconds. */
   curTime(): number;
-  /** The process's pooled Redis client. */
-  readonly redis: Redis;
-  /** The process's pooled MySQL connections. */
-  readonly mysql: Pool;
-  /**
-   * One game's Redis, MySQL, zone and name, from the games registry (cached
-   * per process; pooled clients shared). A game not in the registry resolves
-   * to the defaults, with `registered: false`.
-   * @example
-   * ```ts
-   * const { redis, zone } = await ctx.game(item.game);
-   * ```
-   */
-  game(id: number): Promise<GameContext>;
-  /** Names under the configured prefix (Redis keys, MySQL schemas). */
-  readonly names: Names;
-  readonly log: TaskLogger;
-  /** Report liveness from a long `execute`; cancellation is seen only through heartbeats. */
-  heartbeat(details?: unknown): void;
-  /** Aborted when the run is cancelled (`gflow stop`) or times out. */
-  readonly signal: AbortSignal;
   /** The rerun's filters; `{}` for scheduled runs. Games are applied by gflow; servers and channel are the task's to honour. */
   readonly filters: RunFilters;
   /**
