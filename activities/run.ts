@@ -7,30 +7,19 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { parseDependency, type AnyTask, type GameItem, type MapContext, type ResultSet, type TaskContext } from '../core/job';
 import { scheduleSpacingSeconds, type TaskSchedule } from '../core/schedule';
-import type { Names } from '../core/names';
-import type { Config } from '../infra/config';
-import type { JobRegistry } from '../infra/jobs';
-import type { Logger } from '../infra/logger';
-import type { Pool } from '../infra/mysql';
-import type { Redis } from '../infra/redis';
 import { describeValue, isGameId, MAX_GAME_ID } from '../store/identifiers';
 import { gameResolver } from '../store/games/directory';
 import { messageOf } from '../core/errors';
 import { NON_RETRYABLE_ERRORS, USER_ERROR } from '../core/retry';
 import { classify, lookupTask } from './failures';
 import type { AnalysisAnswer, RawParams } from '../core/analysis';
-import type { Computing } from './analysis';
+import type { AnalysisDependencies, Computing } from './analysis';
 import type { BatchItemOutcome, BatchProgress, BatchResult, ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings } from './types';
 
 const DEFAULT_GIVE_UP_SECONDS = 1800;
 
-export interface RunDependencies {
-  readonly config: Config;
-  readonly registry: JobRegistry;
-  readonly names: Names;
-  readonly redis: Redis;
-  readonly mysql: Pool;
-  readonly log: Logger;
+/** What a run's activities need: the slave's clients and jobs (as an analysis's), and more. */
+export interface RunDependencies extends AnalysisDependencies {
   /** One item per enabled game of the games registry. */
   readonly assignTask: () => Promise<GameItem[]>;
   /** This worker's identity (slave name, host, pid), recorded with each item it runs. */
