@@ -16,8 +16,9 @@
  *    (MEMORY USAGE), with all users active that day and with 10% active.
  *
  * Run: `npx tsx bench/ingest.ts [events] [--runs N] [--no-memory]` (default
- * 500,000 events, 5 runs; `--no-memory` skips part 4). Uses its own prefix (`bench_<random>`) on GFLOW_REDIS_URL
- * (default 127.0.0.1:6379) and deletes its keys and file at the end.
+ * 500,000 events, 5 runs; `--no-memory` skips part 4). Uses its own prefix
+ * (`bench_<random>`) on GFLOW_REDIS_URL (default 127.0.0.1:6379) and
+ * deletes its keys and file at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';

@@ -29,7 +29,7 @@ import type { Names } from '../../core/names';
 import { assertKeyPart } from '../identifiers';
 import { LocalDays, placeEvent, type PlayerEvent, type ZoneFor } from './events';
 import { CheckedEvent } from './event-check';
-import { checkedOf } from './parse-piece';
+import { checkedOf, joinMessages } from './parse-piece';
 import { defaultParseThreads, parseHere, sharedParsePool } from './parse-pool';
 import type { RoutedWriter } from './ingest';
 import { xack } from './wire';
@@ -189,7 +189,8 @@ async function parseMessages(
   const threads = options.threads ?? defaultParseThreads();
   const pool = threads > 0 && lines.length >= POOL_MIN_MESSAGES ? sharedParsePool(threads) : undefined;
   pool?.start();
-  const parsed = pool ? await pool.parse({ messages: lines }, lines.length) : parseHere({ messages: lines }, lines.length);
+  const work = { messages: joinMessages(lines) };
+  const parsed = pool ? await pool.parse(work, lines.length) : parseHere(work, lines.length);
   const reasons = new Map<number, string>(parsed.rejections);
   const checked = new CheckedEvent();
   let line = 0;

@@ -9,7 +9,7 @@
  * event-check.ts, so a piece's events, rejections and reasons are exactly
  * those of the single-thread path.
  */
-import { CheckedEvent, checkEventLine, checkEventSpan, EVENT_TYPES, type EventType } from './event-check';
+import { CheckedEvent, checkEventSpan, EVENT_TYPES, type EventType } from './event-check';
 
 /** The events and rejections of one piece, in line order. */
 export interface ParsedPiece {
@@ -37,7 +37,7 @@ export interface ParsedPiece {
   readonly rejected: number;
   /** The first `maxReported` rejected lines: [index of the line in the piece (0-based, blank lines counted), reason]. */
   readonly rejections: Array<[line: number, reason: string]>;
-  /** {@link parseLines} only: the index of each accepted event's line. */
+  /** {@link parseMessages} only: the index of each accepted event's message. */
   readonly at?: Int32Array;
 }
 
@@ -160,18 +160,25 @@ export function parsePiece(text: string, maxReported: number): ParsedPiece {
 }
 
 /**
- * Parse and check each of `lines` as one line. From a piece (`messages`
- * false), blank lines are skipped as the single-thread path skips them;
- * else (stream messages) every line counts, a blank one being bad JSON, and
- * {@link ParsedPiece.at} says which line each event came from.
+ * Parse and check stream messages, each one line however it looks (a blank
+ * one is bad JSON, as parseEventLine finds it): message `i` is
+ * `text[ends[i - 1], ends[i])` (one string for all, which costs one copy to
+ * send to a worker where an array of strings costs one per message).
+ * {@link ParsedPiece.at} says which message each event came from.
  */
-export function parseLines(lines: readonly string[], maxReported: number, messages: boolean): ParsedPiece {
-  const columns = new Columns(lines.length, maxReported, messages);
+export function parseMessages(text: string, ends: ArrayLike<number>, maxReported: number): ParsedPiece {
+  const columns = new Columns(ends.length, maxReported, true);
   const c = new CheckedEvent();
-  lines.forEach((line, i) => {
-    if (messages || line.trim() !== '') columns.add(i, checkEventLine(line, c), c);
-  });
-  return columns.finish(lines.length);
+  for (let i = 0, start = 0; i < ends.length; start = ends[i++]!) columns.add(i, checkEventSpan(text, start, ends[i]!, c), c);
+  return columns.finish(ends.length);
+}
+
+/** Stream messages as {@link parseMessages} takes them. */
+export function joinMessages(messages: readonly string[]): { text: string; ends: Int32Array } {
+  const ends = new Int32Array(messages.length);
+  let at = 0;
+  messages.forEach((m, i) => (ends[i] = at += m.length));
+  return { text: messages.join(''), ends };
 }
 
 /** Event `i` of `piece` into `out` (as checkEventLine left it for that line). */

@@ -16,11 +16,11 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { parseLines, parsePiece, type ParsedPiece } from './parse-piece';
+import { parseMessages, parsePiece, type ParsedPiece } from './parse-piece';
 import type { PieceReply, PieceRequest } from './parse-worker';
 
 /** What to parse: a piece of whole lines (text or bytes), or stream messages (each one line). */
-type Work = string | Buffer | { readonly messages: string[] };
+type Work = string | Buffer | { readonly messages: { readonly text: string; readonly ends: Int32Array } };
 
 interface Pending {
   readonly piece: Work;
@@ -49,7 +49,7 @@ require(workerData.file);
 export function parseHere(piece: Work, maxReported: number): ParsedPiece {
   if (typeof piece === 'string') return parsePiece(piece, maxReported);
   if (Buffer.isBuffer(piece)) return parsePiece(piece.toString('utf8'), maxReported);
-  return parseLines(piece.messages, maxReported, true);
+  return parseMessages(piece.messages.text, piece.messages.ends, maxReported);
 }
 
 /** Worker threads for ingestion by default: one per core beyond the first (Redis and the writes need one), at most 2. */

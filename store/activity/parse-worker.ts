@@ -4,14 +4,15 @@
  * checking needs, so the thread is up in about a tenth of a second.
  */
 import { parentPort } from 'node:worker_threads';
-import { parseLines, parsePiece, transferables, type ParsedPiece } from './parse-piece';
+import { parseMessages, parsePiece, transferables, type ParsedPiece } from './parse-piece';
 
 /** A piece to parse: its text, or its UTF-8 bytes (decoded here, off the ingesting thread); or stream messages, each one line. */
 export interface PieceRequest {
   readonly id: number;
   readonly text?: string;
   readonly bytes?: Uint8Array;
-  readonly messages?: string[];
+  /** Stream messages (parse-piece.ts `joinMessages`), each one line. */
+  readonly messages?: { readonly text: string; readonly ends: Int32Array };
   readonly maxReported: number;
 }
 
@@ -23,7 +24,7 @@ parentPort?.on('message', (request: PieceRequest) => {
     // Node's UTF-8 decoding, as StringDecoder's in lines.ts (a byte order mark stays, for the line check to drop).
     const { bytes, messages } = request;
     const piece = messages
-      ? parseLines(messages, request.maxReported, true)
+      ? parseMessages(messages.text, messages.ends, request.maxReported)
       : parsePiece(request.text ?? Buffer.from(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength).toString('utf8'), request.maxReported);
     parentPort!.postMessage({ id: request.id, piece } satisfies PieceReply, transferables(piece));
     return;

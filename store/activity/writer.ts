@@ -1,7 +1,7 @@
 /**
  * Writes a batch of events into the activity keys in two round trips:
  * (1) assign the users' dense indexes and fix each day's representation,
- * (2) one pipeline of aggregated writes: one SADD (or BITFIELD) per key and
+ * (2) one pipeline of aggregated writes: one SADD (or bit-writes.ts OR_BITS call) per key and
  * batch, not one command per event, and one pay script call per game (per
  * 200 pay events) for the orders. On a Redis Cluster each round trip is one
  * pipeline per game, sent together: a game's keys share a slot, two games'
@@ -158,7 +158,7 @@ export const ORDER_WINDOW_DAYS = 400;
 /** Pay events per script call: bounds one call's time in Redis (a few milliseconds; up to ~30 commands each). */
 const PAYS_PER_CALL = 200;
 
-/** Members (or bits) per SADD / BITFIELD command: bounds one command's size. */
+/** Members per SADD command: bounds one command's size (bits: bit-writes.ts bounds its calls). */
 const MEMBERS_PER_COMMAND = 2000;
 
 export interface WriteSummary {

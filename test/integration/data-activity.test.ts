@@ -118,9 +118,12 @@ describe('activity store', () => {
     const runs = `${world.names.prefix}:act:{2}:20261101:new:runs`;
     const text = await world.redis.eval(`return table.concat(cmsgpack.unpack(redis.call('GET', KEYS[1])), ' ')`, 1, runs);
     assert.equal(text, '0 3', 'a, b, c: indexes 0 to 2, one run');
-    const [unionTtl, runsTtl, dayTtl] = await Promise.all([world.redis.pttl(union), world.redis.pttl(runs), world.redis.pttl(`${world.names.prefix}:act:{2}:20261101:new`)]);
-    assert.ok(unionTtl > 0 && unionTtl <= UNION_TTL_DAYS[2]! * 86_400_000, `union TTL ${unionTtl}`);
-    assert.ok(runsTtl > 0 && runsTtl <= dayTtl, `runs TTL ${runsTtl}, day TTL ${dayTtl}`);
+    // Absolute expiry times (PEXPIRETIME), so two reads a millisecond apart compare the same instants.
+    const expiresAt = async (key: string) => Number(await world.redis.call('PEXPIRETIME', key));
+    const [unionAt, runsAt, dayAt] = [await expiresAt(union), await expiresAt(runs), await expiresAt(`${world.names.prefix}:act:{2}:20261101:new`)];
+    const now = Date.now();
+    assert.ok(unionAt > now && unionAt <= now + UNION_TTL_DAYS[2]! * 86_400_000, `union expires at ${unionAt}`);
+    assert.ok(runsAt > now && runsAt <= dayAt, `runs expire at ${runsAt}, the day at ${dayAt}`);
     // A write to 1 Nov drops the cohort's runs and every union covering 1 Nov; a count rebuilds them, equal.
     assert.equal(await world.redis.exists(`${world.names.prefix}:act:{2}:20261104:active:u4`), 1);
     await bitmaps.write(fixture(2, new Set(['20261101'])));

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { CheckedEvent, checkEventLine, checkEventValue, MAX_LINE_LENGTH } from '../../store/activity/event-check';
 import { Readable } from 'node:stream';
 import { lineBatches, linePieces } from '../../store/activity/lines';
-import { checkedOf, parseLines, parsePiece } from '../../store/activity/parse-piece';
+import { checkedOf, joinMessages, parseMessages, parsePiece } from '../../store/activity/parse-piece';
 import { MALFORMED } from '../helpers/data';
 
 /** What the single-thread path did before the fast path: JSON.parse, then the value check. */
@@ -191,8 +191,9 @@ describe('line check', () => {
   });
 
   test('stream messages are one line each, a blank one bad JSON', () => {
-    const messages = parseLines(['', '{"game":1,\n"user":"u","type":"login","ts":1764000000}'], 10, true);
-    assert.deepEqual({ count: messages.count, at: [...messages.at!.subarray(0, messages.count)], rejections: messages.rejections }, { count: 1, at: [1], rejections: [[0, 'bad JSON']] });
+    const joined = joinMessages(['', '{"game":1,\n"user":"u","type":"login","ts":1764000000}', ' ', '{"game":1,"user":"u","type":"login","ts":1764000000} x']);
+    const messages = parseMessages(joined.text, joined.ends, 10);
+    assert.deepEqual({ count: messages.count, at: [...messages.at!.subarray(0, messages.count)], rejections: messages.rejections }, { count: 1, at: [1], rejections: [[0, 'bad JSON'], [2, 'bad JSON'], [3, 'bad JSON']] });
   });
 
 });
