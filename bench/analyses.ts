@@ -15,10 +15,14 @@
  *    `gflow ask --wait` does (parameters checked, cache missed, the
  *    `analysisRun` workflow started on a dev server this benchmark starts,
  *    computed by a slave in this process, its result awaited);
- * 3. **cached**, through the same client path (parameters checked, the
+ * 3. **fresh, over HTTP and through the request stream**: `POST
+ *    /api/analyses` with `wait` to the console's server on loopback, and an
+ *    `XADD` to `<prefix>:stream:requests` answered on a reply list the
+ *    benchmark `BLPOP`s (the slave's consumer starting the workflow);
+ * 4. **cached**, through each of the three paths (parameters checked, the
  *    answer read from Redis) and straight from Redis (`cachedAnswer`: what a
  *    front end reading the cache key does);
- * 4. **MySQL**: the same 900 cells and cohort sizes by SQL over the same
+ * 5. **MySQL**: the same 900 cells and cohort sizes by SQL over the same
  *    events loaded as rows (one row per active player-day, `register` on the
  *    registration day) into an InnoDB table with the indexes
  *    `(game_id, ts, user_id)`, `(game_id, type, ts, user_id)` and
@@ -67,6 +71,9 @@ import { connectClient } from '../infra/temporal';
 import { startDevServer } from '../dev/dev-server';
 import { findTemporalCli } from '../dev/temporal-cli';
 import { createSlave } from '../worker/slave';
+import { buildConsole } from '../console/server';
+import { requestStream } from '../store/analyses/requests';
+import type { AddressInfo } from 'node:net';
 import { loadSql, machineLines, startRedis, World } from './reports';
 import { freePort, median, option } from './support';
 
@@ -235,6 +242,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     const running = slave.run();
     let viaTemporal: { ms: number[]; last: AnalysisAnswer };
     let cachedClient: { ms: number[]; last: AnalysisAnswer };
+    let viaHttp: { ms: number[]; last: AnalysisAnswer };
+    let cachedHttp: { ms: number[]; last: AnalysisAnswer };
+    let viaStream: { ms: number[]; last: AnalysisAnswer };
+    let cachedStream: { ms: number[]; last: AnalysisAnswer };
+    // The console's server on a loopback port (no token needed there), asked as a front end would.
+    const { app } = await buildConsole(config, '127.0.0.1');
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    // BLPOP blocks its connection: a connection of its own, as a front end has.
+    const blocking = redis.duplicate();
     try {
       client = await connectClient(config);
       const askOnce = async () => {
@@ -250,7 +267,43 @@ export async function main(argv: readonly string[]): Promise<void> {
       cachedClient = await timed(cachedRuns, async () => undefined, askOnce);
       if (!cachedClient.last.cached) throw new Error('bench: the cached answer was computed again');
       same('cached, client path', cachedClient.last.result, curve);
+
+      const httpOnce = async (): Promise<AnalysisAnswer> => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/analyses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-gflow-console': '1' },
+          body: JSON.stringify({ analysis: 'report.retention', params: { game: 1, from, to }, wait: true }),
+        });
+        const body = (await res.json()) as { status: string; answer?: AnalysisAnswer };
+        if (body.status !== 'done' || !body.answer) throw new Error(`bench: POST /api/analyses answered ${res.status} ${JSON.stringify(body)}`);
+        return body.answer;
+      };
+      // A fresh run must not join the previous one while it is still closing (an identical request would, by design).
+      const freshly = async () => {
+        await client!.workflow.getHandle(prepared.id).result().catch(() => undefined);
+        await dropAnswer();
+      };
+      viaHttp = await timed(runs, freshly, httpOnce);
+      same('through HTTP', viaHttp.last.result, curve);
+      cachedHttp = await timed(cachedRuns, async () => undefined, httpOnce);
+      if (!cachedHttp.last.cached) throw new Error('bench: the cached answer over HTTP was computed again');
+
+      let replies = 0;
+      const streamOnce = async (): Promise<AnalysisAnswer> => {
+        const reply = names.redisKey('bench', 'reply', replies++);
+        await redis.xadd(requestStream(names), '*', 'request', JSON.stringify({ analysis: 'report.retention', params: { game: 1, from, to }, reply }));
+        const popped = await blocking.blpop(reply, 120);
+        const answer = popped && (JSON.parse(popped[1]) as AnalysisAnswer & { ok: boolean });
+        if (!answer?.ok) throw new Error(`bench: the stream answered ${popped?.[1] ?? 'nothing in 120 s'}`);
+        return answer;
+      };
+      viaStream = await timed(runs, freshly, streamOnce);
+      same('through the request stream', viaStream.last.result, curve);
+      cachedStream = await timed(cachedRuns, async () => undefined, streamOnce);
+      if (!cachedStream.last.cached) throw new Error(`bench: the cached answer on the stream was computed again: ${JSON.stringify({ ...cachedStream.last, result: undefined })}`);
     } finally {
+      blocking.disconnect();
+      await app.close();
       slave.shutdown();
       await running;
     }
@@ -262,7 +315,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       ['fresh, in process, first ever (no cohort runs cached)', first.ms, 'computeAnswer'],
       ['fresh, in process (cohort runs cached)', warm.ms, 'computeAnswer'],
       ['fresh, through Temporal (ask --wait, 1 slave)', viaTemporal.ms, 'client/analyses.ts ask'],
+      ['fresh, over HTTP (POST /api/analyses, wait)', viaHttp.ms, 'the console server on loopback'],
+      ['fresh, through the request stream (XADD, BLPOP)', viaStream.ms, "a slave's consumer"],
       ['cached, through the client path (ask)', cachedClient.ms, 'prepareAsk + ask'],
+      ['cached, over HTTP', cachedHttp.ms, 'POST /api/analyses'],
+      ['cached, through the request stream', cachedStream.ms, 'XADD + BLPOP'],
       ['cached, straight from Redis (cachedAnswer)', straight.ms, 'one GET'],
     ];
     let sqlMs: number | undefined;

@@ -135,8 +135,17 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
       return;
     }
     const client = await options.temporal();
-    const workflowId = await client.withAbortSignal(stopping.signal, () => askForReply(client, { config, registry, redis }, prepared, { entryId: id, reply: request.reply }));
-    log.debug(`request ${id} handed to ${workflowId}`);
+    // A signal per request: the SDK adds an abort listener per call and never removes it, so on the
+    // slave-long `stopping` signal they would pile up with every request a slave answers.
+    const call = new AbortController();
+    const abort = () => call.abort();
+    stopping.signal.addEventListener('abort', abort, { once: true });
+    try {
+      const workflowId = await client.withAbortSignal(call.signal, () => askForReply(client, { config, registry, redis }, prepared, { entryId: id, reply: request.reply }));
+      log.debug(`request ${id} handed to ${workflowId}`);
+    } finally {
+      stopping.signal.removeEventListener('abort', abort);
+    }
   }
 
   /** One after the other; on a stop, the rest stay pending (another slave re-claims them). */
