@@ -11,7 +11,7 @@ import { messageOf } from '../core/errors';
 import type { Names } from '../core/names';
 import type { Config } from '../infra/config';
 import type { JobRegistry } from '../infra/jobs';
-import type { Logger } from '../infra/logger';
+import { withFields, type Logger } from '../infra/logger';
 import type { Pool } from '../infra/mysql';
 import type { Redis } from '../infra/redis';
 import { storeAnswer } from '../store/analyses/answers';
@@ -74,12 +74,7 @@ export async function computeAnswer(deps: AnalysisDependencies, input: AnalysisI
     mysql: deps.mysql,
     game,
     names: deps.names,
-    log: {
-      debug: (m, f) => log.debug(m, { ...fields, ...f }),
-      info: (m, f) => log.info(m, { ...fields, ...f }),
-      warn: (m, f) => log.warn(m, { ...fields, ...f }),
-      error: (m, f) => log.error(m, { ...fields, ...f }),
-    },
+    log: withFields(log, fields),
     heartbeat: where.heartbeat,
     signal: where.signal,
     provisional: openUntil !== undefined,

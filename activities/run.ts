@@ -12,6 +12,7 @@ import { gameResolver } from '../store/games/directory';
 import { messageOf } from '../core/errors';
 import { NON_RETRYABLE_ERRORS, USER_ERROR } from '../core/retry';
 import { classify, lookupTask } from './failures';
+import { withFields } from '../infra/logger';
 import type { AnalysisAnswer, RawParams } from '../core/analysis';
 import type { AnalysisDependencies, Computing } from './analysis';
 import type { BatchItemOutcome, BatchProgress, BatchResult, ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings } from './types';
@@ -66,12 +67,7 @@ export function createRunActivities(deps: RunDependencies) {
       // The game's own clients and zone (games registry, cached per process), else these defaults.
       game: gameResolver({ redis: deps.redis, mysql: deps.mysql, names: deps.names, zone: input.period.zone }, activity.info.workflowExecution?.runId),
       names: deps.names,
-      log: {
-        debug: (m, f) => log.debug(m, { ...fields, ...f }),
-        info: (m, f) => log.info(m, { ...fields, ...f }),
-        warn: (m, f) => log.warn(m, { ...fields, ...f }),
-        error: (m, f) => log.error(m, { ...fields, ...f }),
-      },
+      log: withFields(log, fields),
       heartbeat: within?.heartbeat ?? ((details) => activity.heartbeat(details)),
       signal: within?.signal ?? activity.cancellationSignal,
       filters: input.filters ?? {},

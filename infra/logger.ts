@@ -39,3 +39,13 @@ function formatFields(fields: Record<string, unknown>): string {
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
 }
+
+/** A logger for job code: every line carries `fields` (job, period, item…) besides its own. */
+export function withFields(log: Logger, fields: Record<string, unknown>): Pick<Logger, 'debug' | 'info' | 'warn' | 'error'> {
+  return {
+    debug: (m, f) => log.debug(m, { ...fields, ...f }),
+    info: (m, f) => log.info(m, { ...fields, ...f }),
+    warn: (m, f) => log.warn(m, { ...fields, ...f }),
+    error: (m, f) => log.error(m, { ...fields, ...f }),
+  };
+}
