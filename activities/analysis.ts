@@ -20,6 +20,7 @@ import { dataSettings } from '../store/config/runtime-config';
 import { gameResolver } from '../store/games/directory';
 import { closeAnalysis, openAnalysis, type AnalysisOrigin } from '../store/ledger/analyses';
 import { classify } from './failures';
+import { whileBeating } from './heartbeat';
 
 /** What an analysis workflow computes. */
 export interface AnalysisInput {
@@ -129,18 +130,17 @@ export function createAnalysisActivities(deps: AnalysisDependencies) {
     async computeAnalysis(input: AnalysisInput): Promise<AnalysisAnswer> {
       const activity = Context.current();
       const info = activity.info;
-      const timer = setInterval(() => activity.heartbeat(), 10_000);
       try {
-        return await computeAnswer(deps, input, {
-          workflowId: info.workflowExecution?.workflowId ?? info.activityId,
-          execution: info.workflowExecution?.runId ?? String(info.attempt),
-          heartbeat: (d) => activity.heartbeat(d),
-          signal: activity.cancellationSignal,
-        });
+        return await whileBeating(() =>
+          computeAnswer(deps, input, {
+            workflowId: info.workflowExecution?.workflowId ?? info.activityId,
+            execution: info.workflowExecution?.runId ?? String(info.attempt),
+            heartbeat: (d) => activity.heartbeat(d),
+            signal: activity.cancellationSignal,
+          }),
+        );
       } catch (err) {
         classify(err);
-      } finally {
-        clearInterval(timer);
       }
     },
 

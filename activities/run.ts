@@ -13,6 +13,7 @@ import { messageOf } from '../core/errors';
 import { NON_RETRYABLE_ERRORS, USER_ERROR } from '../core/retry';
 import { classify, lookupTask } from './failures';
 import { withFields } from '../infra/logger';
+import { whileBeating } from './heartbeat';
 import type { AnalysisAnswer, RawParams } from '../core/analysis';
 import type { AnalysisDependencies, Computing } from './analysis';
 import type { BatchItemOutcome, BatchProgress, BatchResult, ExecutedItem, ItemOutcome, PlannedItem, RunInput, RunPlan, RunSettings } from './types';
@@ -237,9 +238,6 @@ export function createRunActivities(deps: RunDependencies) {
 
 export type RunActivities = ReturnType<typeof createRunActivities>;
 
-/** How often gflow heartbeats for job code; the workflows' heartbeat timeout is a minute. */
-const HEARTBEAT_MS = 10_000;
-
 /**
  * How often a batch records its progress in a heartbeat. The SDK sends at
  * most one per throttle interval (the slave sets it: worker/slave.ts), always
@@ -247,22 +245,6 @@ const HEARTBEAT_MS = 10_000;
  * how soon a cancelled batch hears of it.
  */
 const BATCH_BEAT_MS = 1000;
-
-/**
- * Run job code while heartbeating on its behalf, so a slave that dies mid-item
- * is noticed within the heartbeat timeout (and the item retried elsewhere)
- * instead of after the item's whole time limit; `ctx.heartbeat()` still adds
- * details of its own.
- */
-async function whileBeating<T>(fn: () => Promise<T> | T): Promise<T> {
-  const activity = Context.current();
-  const timer = setInterval(() => activity.heartbeat(), HEARTBEAT_MS);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** A previous attempt's record of a batch, when its heartbeat left one (job code may have heartbeated details of its own). */
 function batchProgressOf(details: unknown): BatchProgress | undefined {

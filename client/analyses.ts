@@ -7,7 +7,7 @@
  * parameters give the same workflow id.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { parseParams, ParamError, type Analysis, type AnalysisAnswer, type NormalParams, type RawParams, type WholeRange } from '../core/analysis';
+import { parseParams, ParamError, type Analysis, type AnalysisAnswer, type NormalParams, type WholeRange } from '../core/analysis';
 import { Names } from '../core/names';
 import { searchAttributes } from '../core/search-attributes';
 import type { Config } from '../infra/config';
@@ -149,4 +149,3 @@ function causeOf(err: unknown): string {
   return current instanceof Error ? current.message : String(current);
 }
 
-export type { RawParams };

@@ -36,8 +36,6 @@ import type { Pool } from 'mysql2/promise';
 /** Analysis names: one identifier, as task names. */
 export const ANALYSIS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}$/;
 
-/** What a parameter's value may arrive as: text from the CLI, JSON from HTTP and the stream. */
-export type RawParamValue = string | number | boolean | null | { readonly from?: unknown; readonly to?: unknown };
 /** Parameters as a front end sends them, before parsing. */
 export type RawParams = Readonly<Record<string, unknown>>;
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { Connection } from '@temporalio/client';
 import { join } from 'node:path';
 import { failure } from '../core/errors';
 import { devServerSearchAttributeArgs } from '../core/search-attributes';
@@ -47,7 +48,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const child = spawn(options.cli, args, { stdio: ['ignore', log, log] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = await Promise.race([waitForPort(ip, port, 20_000), exited.then(() => false)]);
-  if (!ready) {
+  // The port opens before the frontend serves: on a busy machine the first call can wait many seconds more.
+  if (!ready || !(await frontendServes(`${ip}:${port}`, exited))) {
     child.kill('SIGKILL');
     throw failure(`the Temporal dev server did not start on ${ip}:${port} (see ${logFile}; is the port taken?)`);
   }
@@ -57,6 +59,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     logFile,
     stop: () => stopChild(child, exited),
   };
+}
+
+/** Whether the server's frontend answers within a minute (false if the process exits first). */
+async function frontendServes(address: string, exited: Promise<unknown>): Promise<boolean> {
+  const connecting = Connection.connect({ address, connectTimeout: '60s' }).then(
+    async (connection) => {
+      await connection.close();
+      return true;
+    },
+    () => false,
+  );
+  return Promise.race([connecting, exited.then(() => false)]);
 }
 
 /** Whether something accepts TCP connections at host:port. */

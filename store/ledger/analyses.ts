@@ -5,7 +5,7 @@
  * provisional. Answers served from the cache compute nothing and are not
  * recorded. Keyed by execution, so a retried activity finds its row.
  */
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool, ResultSetHeader } from 'mysql2/promise';
 import type { Names } from '../../core/names';
 import { sqlId } from '../identifiers';
 import { sqlTime } from './runs';
@@ -77,38 +77,4 @@ export async function closeAnalysis(pool: Pool, names: Names, id: number, closin
     sqlTime(closing.finishedAt),
     id,
   ]);
-}
-
-export interface LedgerAnalysis {
-  readonly id: number;
-  readonly workflowId: string;
-  readonly job: string;
-  readonly analysis: string;
-  readonly params: string;
-  readonly origin: AnalysisOrigin;
-  readonly outcome: 'running' | 'ok' | 'failed';
-  readonly provisional: boolean | null;
-  readonly error: string | null;
-  readonly startedAt: Date;
-}
-
-/** The latest computations (of one workflow id, when given), newest first. */
-export async function listAnalyses(pool: Pool, names: Names, options: { readonly workflowId?: string; readonly limit?: number } = {}): Promise<LedgerAnalysis[]> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT id, workflow_id, job, analysis, params, origin, outcome, provisional, error, started_at FROM ${analysesTable(names)}
-     ${options.workflowId === undefined ? '' : 'WHERE workflow_id = ?'} ORDER BY id DESC LIMIT ?`,
-    [...(options.workflowId === undefined ? [] : [options.workflowId]), options.limit ?? 50],
-  );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    workflowId: r.workflow_id,
-    job: r.job,
-    analysis: r.analysis,
-    params: r.params,
-    origin: r.origin,
-    outcome: r.outcome,
-    provisional: r.provisional === null ? null : Boolean(r.provisional),
-    error: r.error,
-    startedAt: r.started_at,
-  }));
 }

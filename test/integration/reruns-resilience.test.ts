@@ -44,8 +44,7 @@ before(async () => {
   server = await startServer();
   config = testConfig({ temporalAddress: server.address });
   names = new Names(config.prefix);
-  // The port opens before the frontend serves: on a busy machine the first connection can take longer than the default 10 s.
-  client = new Client({ connection: await Connection.connect({ address: server.address, connectTimeout: '60s' }) });
+  client = new Client({ connection: await Connection.connect({ address: server.address }) });
   await prepareMysql(getMysql(config.mysqlUrl), names, [1, 2, 3]);
   // Slow items, so the interruptions land mid-rerun.
   await getRedis(config.redisUrl).set(names.redisKey('fx', 'slow'), '300');
