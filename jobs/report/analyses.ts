@@ -87,20 +87,27 @@ async function eachDay<T, R>(ctx: AnalysisContext, items: readonly T[], compute:
   return out;
 }
 
+/** `{ days: [{ day, …figures }] }` for each day `from`..`to` of the game (and segment the parameters name). */
+async function perDay<F extends object>(
+  { game, from, to, server, channel }: { readonly game: number; readonly from: string; readonly to: string; readonly server?: WholeRange; readonly channel?: string },
+  ctx: AnalysisContext,
+  figures: (store: ActivityStore, day: string, segment: SegmentFilter | undefined) => Promise<F>,
+): Promise<{ days: Array<{ day: string } & F> }> {
+  const { store } = await openGame(ctx, game);
+  const segment = segmentOf(server, channel);
+  return { days: await eachDay(ctx, dayRange(from, to), async (day) => ({ day, ...(await figures(store, day, segment)) })) };
+}
+
 export const active = defineAnalysis({
   name: 'active',
   description: 'DAU, WAU, MAU and new users per day (optionally of a server range and/or channel)',
   params: PARAMS,
   days: { from: 'from', to: 'to' },
-  async compute({ game, from, to, server, channel }, ctx) {
-    const { store } = await openGame(ctx, game);
-    const segment = segmentOf(server, channel);
-    const days = await eachDay(ctx, dayRange(from, to), async (day) => {
-      const f = await activeFigures(store, game, day, segment);
-      return { day, dau: f.dau, wau: f.wau, mau: f.mau, newUsers: f.newUsers };
-    });
-    return { days };
-  },
+  compute: (params, ctx) =>
+    perDay(params, ctx, async (store, day, segment) => {
+      const f = await activeFigures(store, params.game, day, segment);
+      return { dau: f.dau, wau: f.wau, mau: f.mau, newUsers: f.newUsers };
+    }),
 });
 
 export const retention = defineAnalysis({
@@ -133,15 +140,11 @@ export const pay = defineAnalysis({
   description: 'Payers, revenue, pay rate, ARPU and ARPPU per day (optionally of a server range and/or channel)',
   params: PARAMS,
   days: { from: 'from', to: 'to' },
-  async compute({ game, from, to, server, channel }, ctx) {
-    const { store } = await openGame(ctx, game);
-    const segment = segmentOf(server, channel);
-    const days = await eachDay(ctx, dayRange(from, to), async (day) => {
-      const f = await payFigures(store, game, day, segment);
-      return { day, payers: f.payers, revenue: f.revenue, payRate: f.payRate, arpu: f.arpu, arppu: f.arppu };
-    });
-    return { days };
-  },
+  compute: (params, ctx) =>
+    perDay(params, ctx, async (store, day, segment) => {
+      const f = await payFigures(store, params.game, day, segment);
+      return { payers: f.payers, revenue: f.revenue, payRate: f.payRate, arpu: f.arpu, arppu: f.arppu };
+    }),
 });
 
 /** The analyses of the report job, in the order `gflow jobs` lists them. */

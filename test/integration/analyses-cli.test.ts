@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RowDataPacket } from 'mysql2/promise';
 import { askCommand } from '../../cli/commands/ask';
+import { jobsCommand } from '../../cli/commands/jobs';
 import { cachedAnswer } from '../../store/analyses/answers';
 import { setConfig } from '../../store/config/runtime-config';
 import { getMysql } from '../../infra/mysql';
@@ -61,6 +62,15 @@ describe('gflow ask and pre-analysis', () => {
     );
     return rows;
   };
+
+  test('gflow jobs lists the analyses and their parameters, and the pre-analysis task', async () => {
+    const { code, out } = await runInProcess(jobsCommand(), ['--offline'], stack!.names.prefix);
+    assert.equal(code, 0, out);
+    assert.match(out, /^ask\s+users_precompute\s+daily at 06:00/m);
+    assert.match(out, /^analysis \(gflow ask\)\s+params \(\? optional\)\s+what$/m);
+    assert.match(out, /^ask\.users\s+game \(game\), from \(day\), to \(day\)\s+users seen, per day and in all$/m);
+    assert.match(out, /^ask\.fails\s+game \(game\)\s*$/m);
+  });
 
   test('bad requests: one line, exit 2, nothing computed', async () => {
     const cases: Array<[string[], RegExp]> = [
