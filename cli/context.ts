@@ -51,6 +51,7 @@ interface LazyModules {
   'client/restore': typeof import('../client/restore');
   'client/status': typeof import('../client/status');
   'console/server': typeof import('../console/server');
+  'core/analysis': typeof import('../core/analysis');
   'core/matrix': typeof import('../core/matrix');
   'core/names': typeof import('../core/names');
   'dev/embedded': typeof import('../dev/embedded');
@@ -68,6 +69,7 @@ interface LazyModules {
   'store/config/runtime-config': typeof import('../store/config/runtime-config');
   'store/games/registry': typeof import('../store/games/registry');
   'store/identifiers': typeof import('../store/identifiers');
+  'store/ledger/analyses': typeof import('../store/ledger/analyses');
   'store/ledger/reruns': typeof import('../store/ledger/reruns');
   'store/ledger/runs': typeof import('../store/ledger/runs');
   'store/reruns/backup': typeof import('../store/reruns/backup');

@@ -37,6 +37,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { term: 'retry [options] <job>', description: 'rerun exactly the failed (or missing) games × periods of a job, as one retry', load: () => (require('./commands/retry') as typeof import('./commands/retry')).retryCommand() },
   { term: 'reruns [options] [rerun]', description: 'list reruns; with an id, show its progress or summary', load: () => (require('./commands/reruns') as typeof import('./commands/reruns')).rerunsCommand() },
   { term: 'ask [options] <analysis>', description: "ask an analysis (a job's on-demand question): answered from the cache or computed on the slaves", load: () => (require('./commands/ask') as typeof import('./commands/ask')).askCommand() },
+  { term: 'analyses [options]', description: 'list the computations of analyses the ledger recorded, newest first; prune old ones', load: () => (require('./commands/analyses') as typeof import('./commands/analyses')).analysesCommand() },
   { term: 'ingest [options] <files...>', description: 'ingest player events from JSON-lines files (- for stdin); exit 1 if any line was rejected', load: () => (require('./commands/ingest') as typeof import('./commands/ingest')).ingestCommand() },
   { term: 'games', description: 'the games registry: one report item per enabled game', load: () => (require('./commands/games') as typeof import('./commands/games')).gamesCommand() },
   { term: 'db', description: 'the MySQL layers: schemas and versioned tables', load: () => (require('./commands/db') as typeof import('./commands/db')).dbCommand() },
@@ -104,7 +105,7 @@ Examples (the original gflow's master commands):
   for (const entry of COMMANDS) {
     const name = nameOf(entry);
     if (load === 'all' || load.includes(name)) {
-      program.addCommand(entry.load().exitOverride());
+      program.addCommand(throwingOnUsage(entry.load()));
     } else {
       const standIn = new Command(name).description(entry.description);
       standIns.add(standIn);
@@ -112,6 +113,18 @@ Examples (the original gflow's master commands):
     }
   }
   return program;
+}
+
+/**
+ * A command and every subcommand under it throw on a usage error instead of
+ * exiting, so {@link reportError} turns it into exit 2. commander copies
+ * this setting only to subcommands made after it is set, and a command
+ * group's file makes its subcommands first (`gflow reruns prune`).
+ */
+export function throwingOnUsage(command: Command): Command {
+  command.exitOverride();
+  for (const sub of command.commands) throwingOnUsage(sub);
+  return command;
 }
 
 const PROGRAM_FLAGS = /^(-[vV]+|--verbose|--version)$/;

@@ -27,3 +27,31 @@ export interface Migration {
   readonly description: string;
   readonly up: (names: Names) => readonly string[];
 }
+
+/** What {@link ddlUnlessPresent} looks for in `information_schema` before it alters a table. */
+export type SchemaPart = { readonly column: string } | { readonly index: string };
+
+/**
+ * Statements that run `ddl` on `schema`.`table` only when `part` is not there
+ * yet, so a migration stays re-runnable on MySQL and MariaDB alike (MySQL has
+ * neither ADD COLUMN IF NOT EXISTS nor ADD KEY IF NOT EXISTS). `schema` and
+ * `table` are checked names (they come from `Names` and `sqlId`): they appear
+ * here as string literals.
+ *
+ * @example
+ * ```ts
+ * ddlUnlessPresent(n.schema('meta'), 'games', { column: 'updated_by' }, `ALTER TABLE ${games} ADD COLUMN updated_by VARCHAR(255) NULL`)
+ * ```
+ */
+export function ddlUnlessPresent(schema: string, table: string, part: SchemaPart, ddl: string): string[] {
+  const probe =
+    'column' in part
+      ? `SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '${schema}' AND TABLE_NAME = '${table}' AND COLUMN_NAME = '${part.column}'`
+      : `SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '${schema}' AND TABLE_NAME = '${table}' AND INDEX_NAME = '${part.index}'`;
+  return [
+    `SET @gflow_ddl = IF((${probe}) = 0, '${ddl.replace(/'/g, "''")}', 'DO 0')`,
+    'PREPARE gflow_ddl FROM @gflow_ddl',
+    'EXECUTE gflow_ddl',
+    'DEALLOCATE PREPARE gflow_ddl',
+  ];
+}

@@ -23,7 +23,7 @@ import { failure, usageError } from '../../core/errors';
 import { REPORT_SCHEMA_PLACEHOLDER, type Job, type JobMigration } from '../../core/job';
 import type { Names } from '../../core/names';
 import { sqlId } from '../identifiers';
-import type { Migration } from './migration';
+import { ddlUnlessPresent, type Migration } from './migration';
 import { RERUN_MIGRATIONS } from '../reruns/backup';
 import { LEDGER_MIGRATIONS } from '../ledger/schema';
 import { ANALYSIS_MIGRATIONS } from '../ledger/analyses';
@@ -83,18 +83,7 @@ const BASE_MIGRATIONS: readonly Migration[] = [
     version: '0006_meta_games_updated_by',
     description: 'games registry: who last changed a game (user@host)',
     // Re-runnable on MySQL and MariaDB alike (MySQL has no ADD COLUMN IF NOT EXISTS): add the column only if it is missing.
-    up: (n) => {
-      const games = sqlId(n.schema('meta'), 'games'); // checks the schema name: it also appears as a string literal below
-      return [
-        `SET @gflow_ddl = IF(
-          (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '${n.schema('meta')}' AND TABLE_NAME = 'games' AND COLUMN_NAME = 'updated_by') = 0,
-          'ALTER TABLE ${games} ADD COLUMN updated_by VARCHAR(255) NULL AFTER updated_at',
-          'DO 0')`,
-        'PREPARE gflow_ddl FROM @gflow_ddl',
-        'EXECUTE gflow_ddl',
-        'DEALLOCATE PREPARE gflow_ddl',
-      ];
-    },
+    up: (n) => ddlUnlessPresent(n.schema('meta'), 'games', { column: 'updated_by' }, `ALTER TABLE ${sqlId(n.schema('meta'), 'games')} ADD COLUMN updated_by VARCHAR(255) NULL AFTER updated_at`),
   },
 ];
 

@@ -3,7 +3,8 @@
  * the command's parsing and printing are what these tests check), with its
  * stdout captured and the installation's prefix set for the command to read.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { throwingOnUsage } from '../../cli/index';
 import { isUserError } from '../../core/errors';
 
 export async function runInProcess(command: Command, args: readonly string[], prefix: string): Promise<{ code: number; out: string }> {
@@ -17,11 +18,13 @@ export async function runInProcess(command: Command, args: readonly string[], pr
     typeof chunk === 'string' ? ((out += chunk), true) : (write as (...a: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
   try {
     const program = new Command('gflow').option('-v, --verbose').option('--config <file>').exitOverride();
-    program.addCommand(command.exitOverride());
+    program.addCommand(throwingOnUsage(command));
     await program.parseAsync(['node', 'gflow', command.name(), ...args]);
     return { code: 0, out };
   } catch (err) {
     if (isUserError(err)) return { code: err.exitCode, out: out + err.message };
+    // commander printed its own message to stderr; as cli/index.ts reportError: help is no error, the rest is usage.
+    if (err instanceof CommanderError) return { code: err.code.startsWith('commander.help') ? 0 : 2, out };
     throw err;
   } finally {
     process.stdout.write = write;

@@ -8,7 +8,8 @@
  * requests are 400s naming the field and start nothing; asking needs the
  * token once one is set, reading does not; an unknown id is a 404; a
  * compute that throws is a failed request with its error; a cached answer
- * is served while Temporal is down.
+ * is served while Temporal is down; the ledger's recent computations are
+ * listed over GET /api/analyses/recent and on the page, their text escaped.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { loadJobs } from '../../infra/jobs';
 import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
 import { setConfig } from '../../store/config/runtime-config';
+import { closeAnalysis, openAnalysis, type LedgerAnalysis } from '../../store/ledger/analyses';
 import { startConsole, type RunningConsole } from '../../console/server';
 import { withSlaves } from '../helpers/slaves';
 import { startStack, stopStack, type TestStack } from '../helpers/stack';
@@ -32,6 +34,8 @@ const TOKEN = 'analyses-test-token-0123456789';
 const CHROMIUM = process.env.GFLOW_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = resolve(__dirname, '../../test-artifacts/console');
 const GAME = 7;
+/** Markup in data the recent computations show: it must stay text. */
+const XSS = '<img src=x onerror=alert(1)>';
 /** Who was seen on which day: the Redis sets the fixture's `ask.users` counts. */
 const SEEN: Readonly<Record<string, readonly string[]>> = {
   '20261101': ['u1', 'u2', 'u3'],
@@ -327,5 +331,100 @@ describe('analyses over the console API', { timeout: 300_000 }, () => {
     } finally {
       await browser.close();
     }
+  });
+
+  describe('recent computations', () => {
+    /** Rows of a job no other test asks, recorded as the analysis activity records them; the newest in the ledger. */
+    const recorded: Record<'ok' | 'failed' | 'running', number> = { ok: 0, failed: 0, running: 0 };
+    const JOB = 'ledgerview';
+
+    before(async () => {
+      const at = Date.now();
+      const open = (n: number, analysis: string, params: Record<string, unknown>) =>
+        openAnalysis(mysql(), stack.names, { workflowId: `${stack.config.prefix}.${JOB}.${analysis}.ask.n=${n}`, execution: `run-${n}`, job: JOB, analysis, params: JSON.stringify(params), origin: 'stream', startedAt: at + n });
+      recorded.ok = await open(1, 'users', { game: GAME, from: '20261101', to: '20261102', server: { from: 3, to: 5 } });
+      await closeAnalysis(mysql(), stack.names, recorded.ok, { ok: true, provisional: false, finishedAt: at + 1 + 1500 });
+      recorded.failed = await open(2, 'users', { game: GAME, from: '20261103', to: '20261103', note: XSS });
+      await closeAnalysis(mysql(), stack.names, recorded.failed, { ok: false, error: `${XSS} the source is unreachable`, finishedAt: at + 2 + 40 });
+      recorded.running = await open(3, 'other', { game: GAME });
+    });
+
+    const recent = async (query: string) => {
+      const res = await get(`/api/analyses/recent${query}`);
+      return { ...res, computations: (res.body.computations ?? []) as Array<LedgerAnalysis & { links: { workflow: string } }> };
+    };
+
+    test('GET /api/analyses/recent: the ledger\'s rows newest first, filtered as gflow analyses filters them', async () => {
+      const mine = await recent(`?job=${JOB}`);
+      assert.equal(mine.status, 200, JSON.stringify(mine.body));
+      assert.deepEqual(mine.computations.map((c) => c.id), [recorded.running, recorded.failed, recorded.ok]);
+      const ok = mine.computations[2]!;
+      assert.deepEqual([ok.job, ok.analysis, ok.origin, ok.outcome, ok.provisional, ok.durationMs], [JOB, 'users', 'stream', 'ok', false, 1500]);
+      assert.deepEqual(ok.params, { game: GAME, from: '20261101', to: '20261102', server: { from: 3, to: 5 } });
+      assert.ok(ok.links.workflow.endsWith(`/workflows/${encodeURIComponent(ok.workflowId)}`), ok.links.workflow);
+      assert.deepEqual(Object.keys(mine.computations[0]!).sort(), ['analysis', 'execution', 'id', 'job', 'links', 'origin', 'outcome', 'params', 'startedAt', 'workflowId']);
+
+      assert.deepEqual((await recent(`?analysis=${JOB}.users`)).computations.map((c) => c.id), [recorded.failed, recorded.ok]);
+      assert.deepEqual((await recent(`?job=${JOB}&outcome=failed`)).computations.map((c) => c.id), [recorded.failed]);
+      assert.deepEqual((await recent(`?job=${JOB}&limit=1`)).computations.map((c) => c.id), [recorded.running]);
+      // The computations the tests above asked for are there too, by the CLI's rule for a bare analysis name.
+      const users = await recent('?analysis=users&outcome=ok');
+      assert.ok(users.computations.some((c) => c.job === 'ask' && c.origin === 'http'), JSON.stringify(users.computations));
+      // Empty values, as a form sends them: no filter, the default limit.
+      const all = await recent('?job=&analysis=&outcome=&limit=');
+      assert.equal(all.status, 200);
+      assert.deepEqual(all.computations.slice(0, 3).map((c) => c.id), [recorded.running, recorded.failed, recorded.ok]);
+      assert.ok(all.computations.length > 3 && all.computations.length <= 50);
+    });
+
+    test('GET /api/analyses/recent refuses bad values with a 400 naming the field', async () => {
+      const cases: Array<[string, string, RegExp]> = [
+        ['?limit=0', 'limit', /^limit "0": expected a whole number from 1 to 10000$/],
+        ['?limit=many', 'limit', /^limit "many": expected a whole number from 1 to 10000$/],
+        ['?limit=10001', 'limit', /^limit "10001": expected a whole number/],
+        ['?outcome=done', 'outcome', /^outcome "done": expected running, ok or failed$/],
+        [`?job=report&analysis=${JOB}.users`, 'analysis', /is an analysis of job ledgerview, and job says report/],
+        ['?game=7', 'game', /^unknown field game$/],
+      ];
+      for (const [query, field, error] of cases) {
+        const res = await get(`/api/analyses/recent${query}`);
+        assert.deepEqual([res.status, res.body.field], [400, field], `${query}: ${JSON.stringify(res.body)}`);
+        assert.match(res.body.error ?? '', error);
+      }
+    });
+
+    test('the Analyses page lists them, markup in data as text; its filter narrows the list', async () => {
+      mkdirSync(SHOTS, { recursive: true });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+      const said: string[] = [];
+      try {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+        page.on('dialog', (d) => {
+          said.push(d.message());
+          void d.dismiss();
+        });
+        page.on('pageerror', (err) => said.push(`page error: ${err.message}`));
+        await page.goto(new URL('/analyses', consoleServer.url).href);
+        await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+        const cells = (id: number) => page.$$eval(`#recent tr[data-id="${id}"] td`, (tds) => tds.map((td) => td.textContent ?? ''));
+        const failed = await cells(recorded.failed);
+        assert.deepEqual(failed.slice(0, 5), [String(recorded.failed), `${JOB}.users`, `game=7,from=20261103,to=20261103,note=${XSS}`, 'stream', '-']);
+        assert.deepEqual(failed.slice(6, 10), ['40 ms', 'failed', '-', `${XSS} the source is unreachable`]);
+        assert.deepEqual((await cells(recorded.ok)).slice(6, 9), ['1.5 s', 'ok', 'no']);
+        assert.deepEqual((await cells(recorded.running)).slice(6, 9), ['-', 'running', '-']);
+        assert.equal(await page.$$eval('#recent img', (imgs) => imgs.length), 0, 'no markup from data became an element');
+        await page.screenshot({ path: resolve(SHOTS, 'analyses-recent.png'), fullPage: true });
+
+        await page.selectOption('select[name=recent-outcome]', 'failed');
+        await page.click('#recent-form button[type=submit]');
+        await page.waitForSelector(`#recent tr[data-id="${recorded.ok}"]`, { state: 'detached' });
+        const outcomes = await page.$$eval('#recent tbody tr td:nth-child(8)', (tds) => tds.map((td) => td.textContent));
+        assert.ok(outcomes.length > 0 && outcomes.every((o) => o === 'failed'), JSON.stringify(outcomes));
+        assert.ok(await page.$(`#recent tr[data-id="${recorded.failed}"]`), 'the failed row stays');
+      } finally {
+        await browser.close();
+      }
+      assert.deepEqual(said, []);
+    });
   });
 });
