@@ -8,6 +8,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Names } from '../core/names';
+import { segmentOfRun } from '../core/job';
 import type { JobRegistry } from '../infra/jobs';
 import type { Pool } from '../infra/mysql';
 import { evaluateChecks, type CheckResult } from '../store/reruns/backup';
@@ -61,6 +62,7 @@ export function createLedgerActivities(deps: LedgerDependencies) {
       const execution = Context.current().info.workflowExecution;
       if (!execution) throw new Error('ledgerOpen runs only inside a workflow');
       const { workflowId, runId } = execution;
+      const segment = segmentOfRun(input.filters);
       return classified(() =>
         openRun(deps.mysql, deps.names, {
           workflowId,
@@ -70,6 +72,7 @@ export function createLedgerActivities(deps: LedgerDependencies) {
           period: input.period,
           origin: input.origin ?? 'start',
           ...(input.rerunId !== undefined && { rerunId: input.rerunId }),
+          ...(segment !== undefined && { segment }),
           ...(input.startedBy && { startedBy: input.startedBy }),
           codeVersion: deps.buildId,
           startedAt,

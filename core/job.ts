@@ -71,6 +71,20 @@ export interface RunFilters {
   readonly channel?: string;
 }
 
+/**
+ * A run's `-s` / `-c` as an operator types them (`-s 3,5 -c ads`), or
+ * `undefined` when the run computes whole games (`-g` alone narrows which
+ * games, not what is computed). A run with a segment writes that segment's
+ * rows, not the game's, so it never decides a game × period cell.
+ */
+export function segmentOfRun(filters: RunFilters | undefined): string | undefined {
+  const parts: string[] = [];
+  const s = filters?.servers;
+  if (s) parts.push(`-s ${s.from === s.to ? s.from : `${s.from},${s.to}`}`);
+  if (filters?.channel !== undefined) parts.push(`-c ${filters.channel}`);
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
 /** What every hook of a task receives. */
 export interface TaskContext extends CodeContext {
   readonly task: string;

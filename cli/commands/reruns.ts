@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { usageError } from '../../core/errors';
 import { parseAge } from '../../core/parse';
+import { segmentOfRun } from '../../core/job';
 import type { LedgerRerun } from '../../store/ledger/reruns';
 import type { rerun, RerunInput, RerunResult } from '../../workflows/rerun';
 import { cliContext, lazyImport, print, printJson, printTable } from '../context';
@@ -87,13 +88,15 @@ Examples:
   $ gflow reruns prune --older-than 90d
 
 A rerun still running is never pruned; a pruned rerun cannot be restored.`)
-    .action(async function (this: Command, options: { olderThan: string; json?: boolean }) {
+    .action(async function (this: Command, options: { olderThan: string }) {
       const age = parseAge(options.olderThan, '--older-than');
+      // `gflow reruns` has a --json of its own, and commander gives it `prune … --json` wherever it stands.
+      const json = this.optsWithGlobals<{ json?: boolean }>().json;
       const { config } = cliContext(this);
       const { Names } = lazyImport('core/names');
       const now = Date.now();
       const result = await lazyImport('store/ledger/reruns').pruneReruns(lazyImport('infra/mysql').getMysql(config.mysqlUrl), new Names(config.prefix), now - age, now);
-      if (options.json) return printJson(result);
+      if (json) return printJson(result);
       print(`pruned ${result.pruned.length} reruns (${result.rowsDeleted} backup and diff rows deleted)`);
       if (result.stillRunning.length > 0) print(`not pruned, still running: ${result.stillRunning.join(', ')}`);
     });
@@ -117,11 +120,8 @@ function tasksOf(r: LedgerRerun): string {
 
 function filtersOf(r: LedgerRerun): string {
   const f = (r.filters ?? {}) as { games?: number[]; servers?: { from: number; to: number }; channel?: string };
-  const parts = [
-    ...(f.games ? [`-g ${f.games.join(',')}`] : []),
-    ...(f.servers ? [`-s ${f.servers.from},${f.servers.to}`] : []),
-    ...(f.channel ? [`-c ${f.channel}`] : []),
-  ];
+  const segment = segmentOfRun(f);
+  const parts = [...(f.games ? [`-g ${f.games.join(',')}`] : []), ...(segment ? [segment] : [])];
   if (r.kind === 'retry') parts.push(`${plannedTasks(r).reduce((n, t) => n + (t.cells?.reduce((m, c) => m + c.games.length, 0) ?? 0), 0)} cells`);
   return parts.join(' ') || '-';
 }

@@ -162,7 +162,7 @@
       panel.append(el('h2', { text: 'Failed checks' }), d.checks.length === 0 ? el('p', { class: 'muted', text: 'every check passed' }) : el('table', { class: 'grid', id: 'run-checks' },
         el('thead', {}, el('tr', {}, ['severity', 'check', 'table', 'game', 'period', 'offending values'].map((h) => el('th', { text: h })))),
         el('tbody', {}, d.checks.map((c) => el('tr', { class: c.game === cell.game.id ? 'highlight' : '' }, el('td', {}, pill(c.severity === 'error' ? 'failed' : 'partial')), el('td', { text: c.check }), el('td', { text: c.table }), el('td', { text: c.game ?? '-' }), el('td', { text: c.period }), el('td', { class: 'mono', text: c.detail }))))));
-      if (d.earlier.length > 0) panel.append(el('p', { class: 'small muted', text: `earlier runs of this period: ${d.earlier.map((e) => `${e.workflowId} (${e.origin}, ${e.outcome})`).join('; ')}` }));
+      if (d.earlier.length > 0) panel.append(el('p', { class: 'small muted', text: `earlier runs of this period: ${d.earlier.map((e) => `${e.workflowId} (${e.origin}${e.segment ? ` ${e.segment}` : ''}, ${e.outcome})`).join('; ')}` }));
       panel.scrollIntoView({ block: 'nearest' });
     } catch (err) {
       panel.append(el('p', { class: 'error', text: err.message }));

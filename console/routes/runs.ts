@@ -49,9 +49,13 @@ export function runsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     const task = ctx.tasks(job, [request.params.task])[0]!;
     const runs = await listRuns(ctx.mysql, names, { job, task: task.name, periodKey: period, limit: 200 });
     const wanted = request.query.workflowId;
-    const run = (wanted === undefined ? undefined : runs.find((r) => r.workflowId === wanted)) ?? runs[0];
+    // The cell's run: the latest over whole games (a segment's run, -s / -c, does not decide the cell).
+    const run = (wanted === undefined ? undefined : runs.find((r) => r.workflowId === wanted)) ?? runs.find((r) => r.segment === undefined) ?? runs[0];
     if (!run) throw new ApiError(404, `no run of ${job}.${task.name} for period ${period} in the ledger`, 'period');
-    return { ...(await runDetail(ctx, run)), earlier: runs.filter((r) => r.id !== run.id).map((r) => ({ id: r.id, workflowId: r.workflowId, origin: r.origin, outcome: r.outcome, startedAt: r.startedAt })) };
+    return {
+      ...(await runDetail(ctx, run)),
+      earlier: runs.filter((r) => r.id !== run.id).map((r) => ({ id: r.id, workflowId: r.workflowId, origin: r.origin, outcome: r.outcome, startedAt: r.startedAt, ...(r.segment && { segment: r.segment }) })),
+    };
   });
 
   app.get<{ Querystring: { job?: string; task?: string; period?: string; rerun?: string; limit?: number } }>(

@@ -21,6 +21,8 @@ export interface RunOpening {
   readonly period: Period;
   readonly origin: Origin;
   readonly rerunId?: string;
+  /** The run's `-s` / `-c` (core/job `segmentOfRun`): it computed a segment, not whole games. */
+  readonly segment?: string;
   readonly startedBy?: StartedBy;
   readonly codeVersion?: string;
   /** Epoch ms; the workflow's start, so a replay writes the same value. */
@@ -56,6 +58,7 @@ export interface LedgerRun {
   readonly periodKey: string;
   readonly origin: Origin;
   readonly rerunId?: string;
+  readonly segment?: string;
   readonly startedBy?: string;
   readonly reason?: string;
   readonly codeVersion?: string;
@@ -88,8 +91,8 @@ export async function openRun(pool: Pool, names: Names, run: RunOpening): Promis
   const t = ledgerTables(names);
   const [res] = await pool.query<ResultSetHeader>(
     `INSERT INTO ${t.runs} (workflow_id, temporal_run_id, job, task, period_key, period_unit, period_start, period_end, zone,
-       origin, rerun_id, started_by, reason, code_version, started_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       origin, rerun_id, segment, started_by, reason, code_version, started_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)`,
     [
       run.workflowId,
@@ -103,6 +106,7 @@ export async function openRun(pool: Pool, names: Names, run: RunOpening): Promis
       run.period.zone,
       run.origin,
       run.rerunId ?? null,
+      run.segment ?? null,
       who(run.startedBy),
       run.startedBy?.reason ?? null,
       run.codeVersion ?? null,
@@ -171,9 +175,14 @@ export async function recordChecks(pool: Pool, names: Names, runId: number, chec
   });
 }
 
-/** Whether some run of `job.task` for the period ended `ok` (scheduled, once, rerun or retry). */
+/**
+ * Whether some run of `job.task` over whole games ended `ok` for the period
+ * (scheduled, once, rerun or retry). A segment's run (`-s` / `-c`) wrote
+ * that segment's rows only, so it does not count: a task waiting on the
+ * period needs the games' rows.
+ */
 export async function periodSucceeded(pool: Pool, names: Names, job: string, task: string, periodKey: string): Promise<boolean> {
-  const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${ledgerTables(names).runs} WHERE job = ? AND task = ? AND period_key = ? AND outcome = 'ok' LIMIT 1`, [
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${ledgerTables(names).runs} WHERE job = ? AND task = ? AND period_key = ? AND outcome = 'ok' AND segment IS NULL LIMIT 1`, [
     job,
     task,
     periodKey,
@@ -253,6 +262,7 @@ function toRun(r: RowDataPacket): LedgerRun {
     periodKey: String(r.period_key),
     origin: r.origin as Origin,
     ...(opt(r.rerun_id) !== undefined && { rerunId: opt(r.rerun_id)! }),
+    ...(opt(r.segment) !== undefined && { segment: opt(r.segment)! }),
     ...(opt(r.started_by) !== undefined && { startedBy: opt(r.started_by)! }),
     ...(opt(r.reason) !== undefined && { reason: opt(r.reason)! }),
     ...(opt(r.code_version) !== undefined && { codeVersion: opt(r.code_version)! }),

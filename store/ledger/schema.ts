@@ -10,6 +10,7 @@
  */
 import type { Names } from '../../core/names';
 import { sqlId } from '../identifiers';
+import { ddlUnlessPresent } from '../schema/migration';
 
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 
@@ -116,6 +117,24 @@ export const LEDGER_MIGRATIONS = [
           pruned_at DATETIME(3) NULL,
           KEY job_started (job, started_at)
         ) ${TABLE}`,
+      ];
+    },
+  },
+  {
+    version: '0013_ledger_runs_segment',
+    description: "the ledger: a run's -s / -c segment, so a segment's run no longer decides its games' cells",
+    up: (n: Names): readonly string[] => {
+      const t = ledgerTables(n);
+      // Runs of earlier reruns with -s / -c get theirs from the rerun's recorded filters (JSON text).
+      const has = (path: string) => `JSON_CONTAINS_PATH(x.filters, 'one', '$.${path}')`;
+      const value = (path: string) => `JSON_UNQUOTE(JSON_EXTRACT(x.filters, '$.${path}'))`;
+      return [
+        ...ddlUnlessPresent(n.schema('meta'), 'ledger_runs', { column: 'segment' }, `ALTER TABLE ${t.runs} ADD COLUMN segment VARCHAR(100) NULL AFTER rerun_id`),
+        `UPDATE ${t.runs} r JOIN ${t.reruns} x ON x.rerun_id = r.rerun_id
+           SET r.segment = CONCAT_WS(' ',
+             IF(${has('servers')}, CONCAT('-s ', ${value('servers.from')}, IF(${value('servers.from')} = ${value('servers.to')}, '', CONCAT(',', ${value('servers.to')}))), NULL),
+             IF(${has('channel')}, CONCAT('-c ', ${value('channel')}), NULL))
+         WHERE r.segment IS NULL AND JSON_VALID(x.filters) AND (${has('servers')} OR ${has('channel')})`,
       ];
     },
   },

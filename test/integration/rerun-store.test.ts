@@ -20,6 +20,9 @@ import {
   type RerunScope,
 } from '../../store/reruns/backup';
 import { closeMysql, getMysql } from '../../infra/mysql';
+import { rerunsCommand } from '../../cli/commands/reruns';
+import { closeRerun, getRerun, openRerun } from '../../store/ledger/reruns';
+import { runInProcess } from '../helpers/in-process-cli';
 
 const names = new Names(`t${randomBytes(4).toString('hex')}`);
 const pool = getMysql(process.env.GFLOW_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306');
@@ -299,5 +302,32 @@ describe('refusals', () => {
     await assert.rejects(snapshot(pool, bare, scope('r', P, [ACTIVE])), refused(/run gflow db migrate first/, 1));
     await assert.rejects(readDiff(pool, bare, 'r'), refused(/run gflow db migrate first/, 1));
     await assert.rejects(backedUpPeriods(pool, bare, 'r'), refused(/run gflow db migrate first/, 1));
+  });
+});
+
+describe('gflow reruns prune', () => {
+  test('deletes the backups of finished reruns older than the age and marks them pruned; running and recent ones keep theirs', async () => {
+    const p = day('20150501');
+    await putActive([[1, '2015-05-01', 1, 10, 20, 30, 1.5, 'g1']]);
+    const old = Date.now() - 200 * 86_400_000;
+    for (const [rerunId, startedAt, ended] of [['p-old', old, true], ['p-running', old, false], ['p-recent', Date.now(), true]] as const) {
+      await openRerun(pool, names, { rerunId, job: 'rs', kind: 'rerun', plan: {}, filters: {}, startedAt });
+      if (ended) await closeRerun(pool, names, rerunId, 'ok', {}, startedAt + 1000);
+      assert.deepEqual(await snapshot(pool, names, scope(rerunId, p, [ACTIVE])), { rows: 1 });
+    }
+    const backups = async () => (await q(`SELECT rerun_id FROM ${sqlId(report, 'rerun_backup')} WHERE rerun_id LIKE 'p-%' ORDER BY rerun_id`)).map((r) => r.rerun_id);
+    const prune = () => runInProcess(rerunsCommand(), ['prune', '--older-than', '90d', '--json'], names.prefix);
+
+    const first = await prune();
+    assert.equal(first.code, 0);
+    // --json after the subcommand is the subcommand's, though `gflow reruns` has a --json of its own.
+    const result = JSON.parse(first.out) as { pruned: string[]; stillRunning: string[]; rowsDeleted: number };
+    assert.deepEqual([result.pruned, result.stillRunning], [['p-old'], ['p-running']]);
+    assert.ok(result.rowsDeleted >= 1, first.out);
+    assert.deepEqual(await backups(), ['p-recent', 'p-running']);
+    assert.ok((await getRerun(pool, names, 'p-old'))?.prunedAt !== undefined);
+    assert.equal((await getRerun(pool, names, 'p-recent'))?.prunedAt, undefined);
+
+    assert.deepEqual(JSON.parse((await prune()).out), { pruned: [], stillRunning: ['p-running'], rowsDeleted: 0 }, 'a pruned rerun is not pruned again');
   });
 });

@@ -16,6 +16,11 @@ import { cellsToRetry, periodsWithGames } from '../../core/matrix';
 import { loadJobs } from '../../infra/jobs';
 import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
+import type { RowDataPacket } from 'mysql2/promise';
+import type { RunFilters } from '../../core/job';
+import { parsePeriodKey } from '../../core/period';
+import { closeRun, listRuns, openRun, periodSucceeded } from '../../store/ledger/runs';
+import { MIGRATIONS } from '../../store/schema/migrations';
 import { rerunProgressQuery } from '../../workflows/messages';
 import type { RerunInput, RerunResult } from '../../workflows/rerun';
 import { updateGame, validateGameChanges } from '../../store/games/registry';
@@ -82,6 +87,63 @@ describe('the matrix and retry', { timeout: 400_000 }, () => {
       'only game 2 of two days was recomputed (it had no rows there)',
     );
     assert.deepEqual(states(await matrix('20260901,20260905', sept)), []);
+  });
+
+  test("a segment's rerun (-s / -c) never decides its games' cells: not green over a failed game, not red over a good one", async () => {
+    const sept = Date.parse('2026-08-31T00:00:00Z');
+    const rerun = (day: string, filters: RunFilters) => run(planRerun(stack.config, { job: 'fx', tasks: [daily], range: day, filters, parallelism: 1, maxPeriods: 400 }));
+    await withSlaves(stack.config, ['s1'], async () => {
+      // Game 1 fails in a rerun over whole games of 20260903, then its channel's rerun is green.
+      await redis().set(key('fx', 'fail', 1, '20260903'), '1');
+      assert.equal((await rerun('20260903', {})).ok, false);
+      await redis().del(key('fx', 'fail', 1, '20260903'));
+      assert.equal((await rerun('20260903', { channel: 'ads' })).ok, true);
+      // Game 2 is good over whole games of 20260905; a server range's rerun of it fails.
+      await redis().set(key('fx', 'fail', 2, '20260905'), '1');
+      assert.equal((await rerun('20260905', { servers: { from: 3, to: 5 } })).ok, false);
+      await redis().del(key('fx', 'fail', 2, '20260905'));
+    });
+    const m = await matrix('20260901,20260905', sept);
+    assert.deepEqual(states(m), ['1 20260903 failed'], 'the segment runs changed no cell');
+    assert.deepEqual(periodsWithGames(cellsToRetry(m.cells, 'failed')), [{ period: '20260903', games: [1] }]);
+
+    const latest = async (day: string) => (await listRuns(mysql(), stack.names, { job: 'fx', task: 'daily', periodKey: day, limit: 1 }))[0]!;
+    assert.deepEqual([(await latest('20260903')).segment, (await latest('20260903')).outcome], ['-c ads', 'ok']);
+    assert.deepEqual([(await latest('20260905')).segment, (await latest('20260905')).outcome], ['-s 3,5', 'partial']);
+
+    // A task waiting on a period needs its games' rows: a segment's green run is not enough.
+    const day = '20260920';
+    const opened = await openRun(mysql(), stack.names, {
+      workflowId: `${stack.names.prefix}.segment-only`,
+      temporalRunId: 'r1',
+      job: 'fx',
+      task: 'daily',
+      period: parsePeriodKey('day', day, 'UTC'),
+      origin: 'rerun',
+      segment: '-c ads',
+      startedAt: Date.now(),
+    });
+    await closeRun(mysql(), stack.names, opened, { outcome: 'ok', finishedAt: Date.now(), items: [] });
+    assert.equal(await periodSucceeded(mysql(), stack.names, 'fx', 'daily', day), false);
+  });
+
+  test('migration 0013 gives the runs of earlier reruns with -s / -c their segment, and runs again harmlessly', async () => {
+    const t = `\`${stack.names.schema('meta')}\``;
+    const rows: Array<[string, string]> = [
+      ['{"servers":{"from":3,"to":5},"channel":"ads"}', '-s 3,5 -c ads'],
+      ['{"servers":{"from":7,"to":7}}', '-s 7'],
+      ['{"games":[1,2]}', ''],
+    ];
+    for (const [i, [filters]] of rows.entries()) {
+      const rerunId = `${stack.names.prefix}.backfill-${i}`;
+      await mysql().query(`INSERT INTO ${t}.ledger_reruns (rerun_id, job, plan, filters, started_at) VALUES (?, 'fx', '{}', ?, NOW(3))`, [rerunId, filters]);
+      const id = await openRun(mysql(), stack.names, { workflowId: `${rerunId}.daily.20260921`, temporalRunId: 'r', job: 'fx', task: 'daily', period: parsePeriodKey('day', '20260921', 'UTC'), origin: 'rerun', rerunId, startedAt: Date.now() });
+      await mysql().query(`UPDATE ${t}.ledger_runs SET segment = NULL WHERE id = ?`, [id]);
+    }
+    const migration = MIGRATIONS.find((m) => m.version === '0013_ledger_runs_segment')!;
+    for (let twice = 0; twice < 2; twice++) for (const sql of migration.up(stack.names)) await mysql().query(sql);
+    const [got] = await mysql().query<RowDataPacket[]>(`SELECT r.segment FROM ${t}.ledger_runs r WHERE r.rerun_id LIKE ? ORDER BY r.rerun_id`, [`${stack.names.prefix}.backfill-%`]);
+    assert.deepEqual(got.map((r) => r.segment ?? ''), rows.map(([, want]) => want));
   });
 
   test('a game whose Redis URL is dead fails; games update fixes the URL and retry --failed turns its cells green', async () => {
