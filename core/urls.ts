@@ -10,9 +10,10 @@
  *
  * - `redis://` or `rediss://` (TLS), `[user[:password]@]host[:port][/db]`,
  *   db a number from 0 to 15;
- * - `redis+cluster://`, `[user[:password]@]host[:port][,host[:port]…]`: seed
- *   nodes of a Redis Cluster (any few of its masters; the client learns the
- *   rest from them), no database (a cluster has only database 0);
+ * - `redis+cluster://` or `rediss+cluster://` (TLS),
+ *   `[user[:password]@]host[:port][,host[:port]…]`: seed nodes of a Redis
+ *   Cluster (any few of its masters; the client learns the rest from them),
+ *   no database (a cluster has only database 0);
  * - `mysql://`, `[user[:password]@]host[:port][/database]`, database one
  *   plain name (letters, digits, `_`, `$`, at most 64);
  *
@@ -29,20 +30,22 @@ export type UrlKind = 'redis' | 'mysql';
 /** What each kind accepts, in words: the end of every refusal. */
 export const URL_FORMS: Readonly<Record<UrlKind, string>> = Object.freeze({
   redis:
-    'redis://host:port or rediss://host:port, optionally with user:password@ before the host and /0 to /15 after the port, or redis+cluster://host:port,host:port… (seed nodes of a Redis Cluster), optionally with user:password@ before the first host, nothing else',
+    'redis://host:port or rediss://host:port, optionally with user:password@ before the host and /0 to /15 after the port, or redis+cluster://host:port,host:port… (seed nodes of a Redis Cluster; rediss+cluster:// with TLS), optionally with user:password@ before the first host, nothing else',
   mysql: 'mysql://host:port, optionally with user:password@ before the host and /database after the port (letters, digits, _ or $, at most 64), nothing else',
 });
 
 /** The scheme of a Redis Cluster's URL: its seed nodes, comma-separated. */
 export const CLUSTER_SCHEME = 'redis+cluster';
+/** The same over TLS, as `rediss://` is `redis://` over TLS. */
+export const TLS_CLUSTER_SCHEME = 'rediss+cluster';
 
 /** Longest URL accepted: the games registry's column. */
 export const MAX_URL_LENGTH = 1024;
 
-const SCHEMES: Readonly<Record<UrlKind, readonly string[]>> = { redis: ['redis', 'rediss', CLUSTER_SCHEME], mysql: ['mysql'] };
+const SCHEMES: Readonly<Record<UrlKind, readonly string[]>> = { redis: ['redis', 'rediss', CLUSTER_SCHEME, TLS_CLUSTER_SCHEME], mysql: ['mysql'] };
 
 /** redis+cluster :// [userinfo @] nodes [/ path]: nodes are split at commas and checked as hosts below. */
-const CLUSTER_SHAPE = /^redis\+cluster:\/\/(?:([^/?#@]*)@)?([^/?#@]*)(\/[^?#]*)?(\?.*|#.*)?$/;
+const CLUSTER_SHAPE = /^rediss?\+cluster:\/\/(?:([^/?#@]*)@)?([^/?#@]*)(\/[^?#]*)?(\?.*|#.*)?$/;
 /** One seed node: host (a bracketed IPv6 address may hold colons) and an optional port. */
 const NODE = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/;
 
@@ -94,7 +97,7 @@ function reasonOf(kind: UrlKind, value: unknown): string | undefined {
   if (value.length > MAX_URL_LENGTH) return `longer than ${MAX_URL_LENGTH} characters`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f-\u009f]/.test(value)) return 'spaces and control characters are not allowed';
-  if (kind === 'redis' && value.startsWith(`${CLUSTER_SCHEME}://`)) return clusterReason(value);
+  if (kind === 'redis' && isClusterUrl(value)) return clusterReason(value);
   const m = SHAPE.exec(value);
   const schemes = SCHEMES[kind];
   if (!m || !schemes.includes(m[1]!)) {
@@ -117,7 +120,7 @@ function reasonOf(kind: UrlKind, value: unknown): string | undefined {
 
 function clusterReason(value: string): string | undefined {
   const m = CLUSTER_SHAPE.exec(value);
-  if (!m) return 'not a redis+cluster://host:port,host:port URL';
+  if (!m) return `not a ${value.split(':', 1)[0]}://host:port,host:port URL`;
   const [, userinfo, nodes = '', path, rest] = m;
   if (rest !== undefined) return rest.startsWith('?') ? 'a query string is not allowed' : 'a fragment (#) is not allowed';
   if (userinfo !== undefined && !USERINFO.test(userinfo)) return 'the user or password has characters to percent-encode';
@@ -139,15 +142,17 @@ export interface ClusterUrl {
   /** Percent-decoded; `undefined` when the URL names none. */
   readonly username: string | undefined;
   readonly password: string | undefined;
+  /** `rediss+cluster://`: every node, seeds and those learnt from them, over TLS. */
+  readonly tls: boolean;
 }
 
-/** Whether `url` names a Redis Cluster (`redis+cluster://`), valid or not. */
+/** Whether `url` names a Redis Cluster (`redis+cluster://`, `rediss+cluster://`), valid or not. */
 export function isClusterUrl(url: string): boolean {
-  return url.startsWith(`${CLUSTER_SCHEME}://`);
+  return url.startsWith(`${CLUSTER_SCHEME}://`) || url.startsWith(`${TLS_CLUSTER_SCHEME}://`);
 }
 
 /**
- * The seed nodes and credentials of a `redis+cluster://` URL.
+ * The seed nodes, credentials and transport of a `redis+cluster://` or `rediss+cluster://` URL.
  * @throws UserError (exit 2), as {@link checkRedisUrl}, for a URL that is not a valid one.
  */
 export function parseClusterUrl(url: string): ClusterUrl {
@@ -164,6 +169,7 @@ export function parseClusterUrl(url: string): ClusterUrl {
     }),
     username: user ? decodeURIComponent(user) : undefined,
     password: password === undefined ? undefined : decodeURIComponent(password),
+    tls: url.startsWith(`${TLS_CLUSTER_SCHEME}://`),
   };
 }
 

@@ -113,7 +113,7 @@ export const SETTINGS: readonly Setting[] = [
   }),
   text('tz', { env: 'GFLOW_TZ', default: 'UTC', help: 'IANA zone schedules fire in and periods are cut in', schema: zone }),
   text('jobs', { env: 'GFLOW_JOBS', default: 'jobs', help: 'folder of job files (relative to the working directory)' }),
-  text('redisUrl', { env: 'GFLOW_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'the default Redis (redis://, rediss://), or a Redis Cluster by its seed nodes (redis+cluster://host:port,host:port)', schema: serverUrl('redis') }),
+  text('redisUrl', { env: 'GFLOW_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'the default Redis (redis://, rediss://), or a Redis Cluster by its seed nodes (redis+cluster://host:port,host:port; rediss+cluster:// over TLS)', schema: serverUrl('redis') }),
   text('mysqlUrl', { env: 'GFLOW_MYSQL_URL', default: 'mysql://root@127.0.0.1:3306', help: 'the default MySQL', schema: serverUrl('mysql') }),
   text('temporal.address', { env: 'TEMPORAL_ADDRESS', help: 'Temporal frontend host:port; unset: the embedded dev server on 127.0.0.1:7233' }),
   text('temporal.namespace', { env: 'TEMPORAL_NAMESPACE', default: 'default', help: 'Temporal namespace' }),

@@ -6,9 +6,10 @@
  * master and sends each command to the master of its key's slot
  * (docs/architecture.md "Redis Cluster").
  */
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Cluster, Redis as Node, type ClusterOptions, type RedisOptions as NodeOptions } from 'ioredis';
-import { failure, UserError } from '../core/errors';
+import { UserError } from '../core/errors';
 import { isClusterUrl, parseClusterUrl, type ClusterUrl } from '../core/urls';
 import { redact } from './config';
 
@@ -55,7 +56,9 @@ export class UnreachableError extends UserError {
   readonly code: string | undefined;
 
   constructor(service: 'Redis' | 'MySQL', url: string, reason: string, cause?: unknown) {
-    super(`${service} at ${redact(url)} is unreachable: ${reason}`, { exitCode: 1, cause, retryable: true });
+    // A TLS server whose certificate chain Node does not trust (a private CA, most often): say how to trust it.
+    const hint = /certificate/i.test(reason) ? ' (a private CA? give Node its certificate: NODE_EXTRA_CA_CERTS=/path/to/ca.pem)' : '';
+    super(`${service} at ${redact(url)} is unreachable: ${reason}${hint}`, { exitCode: 1, cause, retryable: true });
     this.name = 'UnreachableError';
     this.url = redact(url);
     this.code = (cause as { code?: unknown } | undefined)?.code === undefined ? undefined : String((cause as { code: unknown }).code);
@@ -161,20 +164,21 @@ const VAGUE = 'Connection is closed.';
 
 /**
  * Why no seed node answers, by the sockets themselves: the first seed's
- * connection error (`connect ECONNREFUSED 127.0.0.1:7000`, a time-out), or
- * `undefined` when every seed accepts a connection (the reason is then
- * Redis's own answer, which the cluster client does report).
+ * connection error (`connect ECONNREFUSED 127.0.0.1:7000`, a time-out, and
+ * over TLS a certificate this process does not trust), or `undefined` when
+ * every seed accepts a connection (the reason is then Redis's own answer,
+ * which the cluster client does report).
  */
-function probeSeeds(nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>): Promise<Error | undefined> {
+function probeSeeds(nodes: ClusterUrl['nodes'], tls: boolean): Promise<Error | undefined> {
   const probes = nodes.map(
     ({ host, port }) =>
       new Promise<Error | undefined>((resolve) => {
-        const socket = connect({ host, port });
+        const socket = tls ? tlsConnect({ host, port, ...(isIP(host) === 0 && { servername: host }) }) : connect({ host, port });
         socket.setTimeout(REDIS_CONNECT_TIMEOUT_MS, () => {
           socket.destroy();
           resolve(Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), { code: 'ETIMEDOUT' }));
         });
-        socket.once('connect', () => {
+        socket.once(tls ? 'secureConnect' : 'connect', () => {
           socket.destroy();
           resolve(undefined);
         });
@@ -202,12 +206,13 @@ class GflowCluster extends Cluster {
   /** Closed by this process (closeRedis): never connect again. */
   private closed = false;
   private readonly seeds: ClusterUrl['nodes'];
+  private readonly tls: boolean;
 
   constructor(
     private readonly url: string,
     private readonly failFast: boolean,
   ) {
-    const { nodes, username, password } = parseClusterUrl(url);
+    const { nodes, username, password, tls } = parseClusterUrl(url);
     const options: ClusterOptions = {
       lazyConnect: false,
       // Ready only once CLUSTER INFO says cluster_state:ok, so no command meets a cluster still assigning slots.
@@ -218,7 +223,11 @@ class GflowCluster extends Cluster {
       // CLUSTER SLOTS on a node that accepts but never answers fails after this, and the next seed is asked.
       slotsRefreshTimeout: 2000,
       clusterRetryStrategy: () => (this.failFast || ++this.attempts > RETRIES_PER_COMMAND ? null : Math.min(this.attempts * 100, MAX_RECONNECT_DELAY_MS)),
+      // Over TLS, nodes are dialled by the names written (no lookup to an address first), so a
+      // certificate made out to a host name verifies; what ioredis and AWS advise for TLS clusters.
+      ...(tls && { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) }),
       redisOptions: {
+        ...(tls && { tls: {} }),
         ...(username !== undefined && { username }),
         ...(password !== undefined && { password }),
         connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
@@ -228,9 +237,10 @@ class GflowCluster extends Cluster {
     };
     super([...nodes], options);
     this.seeds = nodes;
+    this.tls = tls;
     const failed = (err: Error) => {
       this.connectError = reasonOf(err);
-      if (this.connectError.message === VAGUE) this.probe ??= probeSeeds(this.seeds);
+      if (this.connectError.message === VAGUE) this.probe ??= probeSeeds(this.seeds, this.tls);
     };
     this.on('error', failed);
     this.on('node error', failed);
@@ -303,7 +313,7 @@ export interface RedisOptions {
 /**
  * The process's client for `url`, created on first use (and again once a
  * client has ended): ioredis's `Redis` for `redis://` and `rediss://`, its
- * `Cluster` for `redis+cluster://` (seed nodes). A command fails within
+ * `Cluster` for `redis+cluster://` and `rediss+cluster://` (seed nodes). A command fails within
  * seconds with an {@link UnreachableError} naming the URL while the server
  * is down; the client is back within a second of the server.
  * @throws UserError (exit 2) for a `redis+cluster://` URL that is not valid.
@@ -346,7 +356,7 @@ export async function pingRedis(url: string, timeoutMs = 3000): Promise<void> {
     await withTimeout(Promise.race([client.ping(), refused]), timeoutMs);
   } catch (err) {
     if (err instanceof UnreachableError) throw err;
-    throw failure(`Redis at ${redact(url)} is unreachable: ${(err as Error).message}`, err);
+    throw new UnreachableError('Redis', url, (err as Error).message, err);
   } finally {
     if (onError) client.off('error', onError);
   }

@@ -10,7 +10,7 @@ import { checkMysqlUrl, checkRedisUrl, isClusterUrl, isServerUrl, MAX_URL_LENGTH
 
 /** The end of every refused Redis URL's message: the forms accepted. */
 const ACCEPTED_REDIS =
-  /^Redis URL .* is not valid: .*; use redis:\/\/host:port or rediss:\/\/host:port, optionally with user:password@ before the host and \/0 to \/15 after the port, or redis\+cluster:\/\/host:port,host:port… \(seed nodes of a Redis Cluster\), optionally with user:password@ before the first host, nothing else$/;
+  /^Redis URL .* is not valid: .*; use redis:\/\/host:port or rediss:\/\/host:port, optionally with user:password@ before the host and \/0 to \/15 after the port, or redis\+cluster:\/\/host:port,host:port… \(seed nodes of a Redis Cluster; rediss\+cluster:\/\/ with TLS\), optionally with user:password@ before the first host, nothing else$/;
 
 /** A usage error (exit 2) in one line matching `pattern`. */
 function refused(fn: () => unknown, pattern: RegExp): void {
@@ -44,7 +44,7 @@ describe('Redis URLs', () => {
 
   test('refused, saying what is wrong and what is accepted', () => {
     const cases: Array<[unknown, RegExp]> = [
-      ['http://x', /not a redis:\/\/, rediss:\/\/ or redis\+cluster:\/\/ URL/],
+      ['http://x', /not a redis:\/\/, rediss:\/\/, redis\+cluster:\/\/ or rediss\+cluster:\/\/ URL/],
       ['mysql://h:3306', /not a redis:\/\//],
       ['REDIS://h:6379', /not a redis:\/\//],
       ['localhost:6379', /not a redis:\/\//],
@@ -88,6 +88,7 @@ describe('Redis Cluster URLs', () => {
       'redis+cluster://:s%40cret@10.0.0.5:7000,10.0.0.6:7000',
       'redis+cluster://app:pw@cache-1.internal,cache-2.internal:6380/',
       'redis+cluster://[::1]:7000,[2001:db8::1]',
+      'rediss+cluster://:pw@cache-1.internal:6380,cache-2.internal:6380',
     ]) {
       assert.equal(checkRedisUrl(url), url, url);
       assert.equal(isClusterUrl(url), true, url);
@@ -104,9 +105,11 @@ describe('Redis Cluster URLs', () => {
       ],
       username: 'app',
       password: 'p@ss',
+      tls: false,
     });
-    assert.deepEqual(parseClusterUrl('redis+cluster://:pw@h:1'), { nodes: [{ host: 'h', port: 1 }], username: undefined, password: 'pw' });
-    assert.deepEqual(parseClusterUrl('redis+cluster://h:1'), { nodes: [{ host: 'h', port: 1 }], username: undefined, password: undefined });
+    assert.deepEqual(parseClusterUrl('redis+cluster://:pw@h:1'), { nodes: [{ host: 'h', port: 1 }], username: undefined, password: 'pw', tls: false });
+    assert.deepEqual(parseClusterUrl('redis+cluster://h:1'), { nodes: [{ host: 'h', port: 1 }], username: undefined, password: undefined, tls: false });
+    assert.deepEqual(parseClusterUrl('rediss+cluster://:pw@h:1,g'), { nodes: [{ host: 'h', port: 1 }, { host: 'g', port: 6379 }], username: undefined, password: 'pw', tls: true });
     refused(() => parseClusterUrl('redis://h:1'), /not a redis\+cluster:\/\/ URL/);
   });
 
@@ -120,10 +123,12 @@ describe('Redis Cluster URLs', () => {
       ['redis+cluster://h:7000/0', /path "\/0" is not allowed: a Redis Cluster has only database 0/],
       ['redis+cluster://h:7000?readOnly=true', /a query string is not allowed/],
       ['redis+cluster://h:7000#x', /fragment/],
+      ['rediss+cluster://h:7000/1', /path "\/1" is not allowed: a Redis Cluster has only database 0/],
+      ['rediss+cluster://u:p@ss@h:7000', /not a rediss\+cluster:\/\/host:port,host:port URL/],
       ['redis+cluster://u:p@ss@h:7000', /not a redis\+cluster:\/\/host:port,host:port URL/],
       ['redis+cluster://u:p%zz@h:7000', /percent-encode/],
       ['redis+cluster://h :7000', /spaces/],
-      ['REDIS+CLUSTER://h:7000', /not a redis:\/\/, rediss:\/\/ or redis\+cluster:\/\/ URL/],
+      ['REDIS+CLUSTER://h:7000', /not a redis:\/\/, rediss:\/\/, redis\+cluster:\/\/ or rediss\+cluster:\/\/ URL/],
     ];
     for (const [url, pattern] of cases) {
       refused(() => checkRedisUrl(url), pattern);
