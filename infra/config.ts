@@ -136,6 +136,7 @@ export const SETTINGS: readonly Setting[] = [
   runtime('analyses.maxDays', { default: '92', help: 'the longest day range an analysis may be asked for, unless it sets its own', check: wholeText(1, 3660) }),
   runtime('analyses.cacheSeconds', { default: '3600', help: 'how long an answer is served from the cache, unless the analysis sets its own', check: wholeText(1, 30 * 86_400) }),
   runtime('analyses.claimSeconds', { default: '30', help: 'a stream request read by a slave and not answered this long is re-claimed by another', check: wholeText(1, 86_400) }),
+  runtime('analyses.maxDeliveries', { default: '5', help: 'deliveries a stream request may fail (an outage aside) before it is given up: an error reply on its list, else the rejected stream; acknowledged', check: wholeText(1, 1000) }),
 ];
 
 export const FILE_SETTINGS: readonly FileSetting[] = SETTINGS.filter((s): s is FileSetting => s.home === 'file');

@@ -17,22 +17,35 @@
  * marker, and the workflow ignoring a second signal for the same entry,
  * keep that to one reply. Redis or Temporal down: the consumer backs off
  * and tries again; what it had read stays pending and is re-claimed.
+ *
+ * One entry failing for a reason of its own (a poison request: a cache
+ * entry that is not an answer, a payload Temporal refuses) does not hold up
+ * the others: each entry is handled on its own, and a failed one stays
+ * pending, to be re-claimed. Once it has failed on `analyses.maxDeliveries`
+ * deliveries (XPENDING's count), it is given up: an error reply
+ * `could not be answered after N attempts: <last error>` on its reply list,
+ * or, if that list takes none, a copy on the rejected stream; acknowledged
+ * either way, and logged. An outage (Redis or Temporal down: see
+ * {@link isOutage}) gives no entry up: the consumer backs off instead.
+ *
+ * Every re-claim round also trims the stream of what every consumer group
+ * has acknowledged (store/stream-groups.ts): front ends XADD without MAXLEN.
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { ParamError } from '../core/analysis';
 import { isUserError, messageOf } from '../core/errors';
 import type { Names } from '../core/names';
 import type { Config } from '../infra/config';
 import type { JobRegistry } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
-import type { Redis } from '../infra/redis';
+import { NETWORK_ERROR_CODES, type Redis } from '../infra/redis';
 import { askForReply, prepareAsk, type PreparedAsk } from '../client/analyses';
-import { ensureGroup, pruneConsumers } from '../store/activity/collector';
 import { cachedAnswer } from '../store/analyses/answers';
-import { answerRequest, isAnswered, readRequest, rejectRequest, REQUEST_GROUP, requestStream } from '../store/analyses/requests';
+import { answerRequest, giveUpRequest, isAnswered, readRequest, rejectedRequestStream, rejectRequest, REQUEST_GROUP, requestStream } from '../store/analyses/requests';
 import { dataSettings } from '../store/config/runtime-config';
+import { ensureGroup, pruneConsumers, trimConsumed } from '../store/stream-groups';
 
 /** Longest one blocking read waits: a read is also where the loop notices it is due to re-claim. */
 const BLOCK_MS = 5000;
@@ -111,7 +124,7 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
         log.warn(`request ${id} cannot be answered (kept on ${stream}:rejected): ${read.error}`);
         return rejectRequest(redis, names, id, read.error, fields);
       }
-      await answerRequest(redis, names, id, read.reply, { id, ok: false, error: read.error, field: read.field });
+      await answerRequest(redis, names, id, read.reply, { id, ok: false, error: read.error, field: read.field }, fields);
       return;
     }
     const { request } = read;
@@ -126,15 +139,21 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
     } catch (err) {
       // A bad request (a ParamError), or a setting no retry can mend, is the front end's answer; anything else is an outage: retried.
       if (!isUserError(err) || err.retryable) throw err;
-      await answerRequest(redis, names, id, request.reply, { id, ok: false, error: err.message, ...(err instanceof ParamError && { field: err.field }) });
+      await answerRequest(redis, names, id, request.reply, { id, ok: false, error: err.message, ...(err instanceof ParamError && { field: err.field }) }, fields);
       return;
     }
     const cached = await cachedAnswer(redis, names, prepared.name, prepared.params);
     if (cached) {
-      await answerRequest(redis, names, id, request.reply, { ok: true, ...cached });
+      await answerRequest(redis, names, id, request.reply, { ok: true, ...cached }, fields);
       return;
     }
-    const client = await options.temporal();
+    let client: Client;
+    try {
+      client = await options.temporal();
+    } catch (err) {
+      // No client, whatever the reason: nothing to do with this entry.
+      throw new OutageError(err);
+    }
     // A signal per request: the SDK adds an abort listener per call and never removes it, so on the
     // slave-long `stopping` signal they would pile up with every request a slave answers.
     const call = new AbortController();
@@ -148,12 +167,72 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
     }
   }
 
-  /** One after the other; on a stop, the rest stay pending (another slave re-claims them). */
+  /**
+   * One after the other, each on its own: one that fails stays pending (to
+   * be re-claimed after `analyses.claimSeconds`, or given up: see
+   * {@link failedDelivery}) and the next is handled. Two cases stop the
+   * round and make the loop back off, the rest left pending:
+   * - an outage ({@link isOutage}: Redis or Temporal down), at once: the
+   *   next entries would fail alike, and hammering a server on its way
+   *   back helps nobody; an outage never gives an entry up;
+   * - every entry of the round failed, at the end: an outage that does not
+   *   say so looks like that. A lone poison entry pays half a second.
+   * On a stop, the rest stay pending (another slave re-claims them).
+   */
   async function handleAll(entries: readonly Entry[], reclaimed: boolean): Promise<void> {
+    let failed = 0;
+    let last: unknown;
     for (const entry of entries) {
       if (stopping.signal.aborted) return;
-      await handle(entry, reclaimed);
+      try {
+        await handle(entry, reclaimed);
+      } catch (err) {
+        // A stop aborts the Temporal call in flight: not the entry's failure.
+        if (stopping.signal.aborted) return;
+        if (isOutage(err)) throw err;
+        failed++;
+        last = err;
+        await failedDelivery(entry, err);
+      }
     }
+    if (failed > 0 && failed === entries.length) throw new RoundFailed(failed, last);
+  }
+
+  /**
+   * Entry `id` failed with `err`, not for an outage: while its deliveries
+   * (XPENDING's count: the read, then each re-claim) are fewer than
+   * `analyses.maxDeliveries`, it stays pending, to be tried again at the
+   * next re-claim; then it is given up (store/analyses/requests.ts
+   * `giveUpRequest`: an error reply, or the rejected stream; acknowledged).
+   */
+  async function failedDelivery([id, fields]: Entry, err: unknown): Promise<void> {
+    const deliveries = await deliveriesOf(id);
+    // Acknowledged meanwhile, or re-claimed by another consumer while this one was at it: theirs now.
+    if (deliveries === undefined) return;
+    // Read now: the setting may change while slaves run, and failures are rare.
+    const { maxDeliveries } = (await dataSettings(redis, names)).analyses;
+    if (deliveries < maxDeliveries) {
+      log.warn(`request ${id} failed on delivery ${deliveries} of at most ${maxDeliveries}; left pending to be re-claimed: ${messageOf(err)}`);
+      return;
+    }
+    try {
+      const given = await giveUpRequest(redis, names, id, fields, deliveries, messageOf(err));
+      const where = { pushed: `error reply on ${given.reply}`, 'answered-before': `answered before (only acknowledged)`, rejected: `kept on ${rejectedRequestStream(names)}` }[given.outcome];
+      log.error(`request ${id} given up, ${where}: ${given.error}`);
+    } catch (giveUpErr) {
+      if (isOutage(giveUpErr)) throw giveUpErr;
+      // Neither its reply list nor the rejected stream takes it (a key of another type where the rejected stream should be):
+      // this line is its last record, rather than a retry every claimSeconds for ever.
+      log.error(`request ${id} given up after ${deliveries} attempts (${messageOf(err)}) and could not be kept (${messageOf(giveUpErr)}); acknowledged: ${JSON.stringify(fields).slice(0, 2048)}`);
+      await redis.xack(stream, REQUEST_GROUP, id);
+    }
+  }
+
+  /** How many times entry `id` was delivered, while this consumer holds it; `undefined` when it does not (any more). */
+  async function deliveriesOf(id: string): Promise<number | undefined> {
+    const rows = (await redis.call('XPENDING', stream, REQUEST_GROUP, id, id, 1)) as Array<[string, string, number, number]>;
+    const row = rows[0];
+    return row !== undefined && row[1] === consumer ? Number(row[3]) : undefined;
   }
 
   async function run(): Promise<void> {
@@ -168,6 +247,8 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
           const idleMs = (await dataSettings(redis, names)).analyses.claimSeconds * 1000;
           // Every time too: someone may have deleted the stream (and the group with it).
           await ensureGroup(redis, stream, REQUEST_GROUP);
+          // What every group (ours, and anyone's on this stream) has acknowledged goes: once a round is often enough.
+          await trimConsumed(redis, stream);
           await handleAll(await claim(idleMs), true);
           claimAt = Date.now() + idleMs;
           if (Date.now() >= forgetAt) {
@@ -201,6 +282,65 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
       reader?.disconnect();
     },
   };
+}
+
+/** Temporal could not be reached to hand an entry over: nothing about the entry. */
+class OutageError extends Error {
+  constructor(cause: unknown) {
+    super(messageOf(cause), { cause });
+    this.name = 'OutageError';
+  }
+}
+
+/** Every entry of a round failed, each seemingly for a reason of its own: the loop backs off all the same. */
+class RoundFailed extends Error {
+  constructor(count: number, last: unknown) {
+    super(`${count === 1 ? 'the one request' : `all ${count} requests`} of the round failed, the last: ${messageOf(last)}`);
+    this.name = 'RoundFailed';
+  }
+}
+
+/** Redis error replies that say the server cannot serve now, whatever the command: loading, failing over, out of memory, busy with a script, refusing our credentials. */
+const REDIS_OUTAGE = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;
+/** ioredis's own words for a connection that is gone. */
+const CONNECTION_GONE = /^(Connection is closed\.|Stream isn't writeable)/;
+/**
+ * gRPC statuses of a Temporal that cannot serve now (unavailable, overloaded,
+ * timed out, its store failing) or that refuses our credentials: nothing
+ * about the request. INVALID_ARGUMENT, FAILED_PRECONDITION and the like are
+ * the entry's own (a payload Temporal refuses).
+ */
+const GRPC_OUTAGE: ReadonlySet<number> = new Set([
+  4, // DEADLINE_EXCEEDED
+  7, // PERMISSION_DENIED
+  8, // RESOURCE_EXHAUSTED
+  10, // ABORTED
+  13, // INTERNAL
+  14, // UNAVAILABLE
+  16, // UNAUTHENTICATED
+]);
+
+/**
+ * Whether `err` (or an error it wraps) says Redis or Temporal is down or
+ * unusable, rather than something about the entry being handled: a lost
+ * connection, a socket error, an UnreachableError, a Redis that is loading
+ * or full, a Temporal that is unavailable. An outage backs the consumer off
+ * and gives no entry up; anything else is the entry's own failure, which
+ * ends, after `analyses.maxDeliveries` deliveries, in its being given up.
+ */
+export function isOutage(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause) {
+    if (e instanceof OutageError) return true;
+    // UnreachableError (Redis, MySQL not there), and whatever else says a retry may succeed.
+    if (isUserError(e) && e.retryable) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
+    if (isGrpcServiceError(e) && GRPC_OUTAGE.has(e.code)) return true;
+    if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ClusterAllFailedError') return true;
+    if (CONNECTION_GONE.test(e.message) || REDIS_OUTAGE.test(e.message)) return true;
+  }
+  return false;
 }
 
 function entriesOf(value: unknown): Entry[] {

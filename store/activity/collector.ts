@@ -12,6 +12,12 @@
  * because every write is idempotent (activity-writer.ts): set members and
  * bits are facts, and revenue moves only with a new order id.
  *
+ * Acknowledged messages stay in the stream until trimmed: a collector
+ * trims it, every few seconds while it drains and when it is done, of the
+ * entries every consumer group of the stream has acknowledged
+ * (store/stream-groups.ts: a job's group, or another team's, keeps what it
+ * has not), so producers need no MAXLEN.
+ *
  * Malformed messages are acknowledged (they will never become valid) and
  * copied, with the reason, to `<prefix>:stream:<name>:rejected` (capped).
  * Messages of a game whose Redis refused the write stay pending and are
@@ -33,6 +39,10 @@ import { checkedOf, joinMessages } from './parse-piece';
 import { defaultParseThreads, parseHere, sharedParsePool } from './parse-pool';
 import type { RoutedWriter } from './ingest';
 import { xack } from './wire';
+import { ensureGroup, pruneConsumers, trimConsumed } from '../stream-groups';
+
+// The group plumbing lives in store/stream-groups.ts (the request stream uses it too); re-exported for the collector's users.
+export { ensureGroup, pruneConsumers };
 
 /** The stream key for stream name `name` (config `ingest.stream`). */
 export function streamKey(names: Names, name: string): string {
@@ -94,16 +104,6 @@ export interface BatchResult {
 }
 
 type Message = [id: string, fields: string[]];
-
-/** Create the consumer group (and the stream) if missing; reading starts at the stream's beginning. */
-export async function ensureGroup(redis: Redis, key: string, group: string): Promise<void> {
-  assertKeyPart(group, 'consumer group');
-  try {
-    await redis.call('XGROUP', 'CREATE', key, group, '0', 'MKSTREAM');
-  } catch (err) {
-    if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
-  }
-}
 
 /**
  * Handle one batch: re-claimed messages first (they are older), else new
@@ -215,9 +215,22 @@ async function parseMessages(
 const BATCHES_IN_FLIGHT = 2;
 
 /**
+ * While draining, the stream is trimmed of what every group has consumed
+ * (stream-groups.ts `trimConsumed`) once this long has passed since the
+ * last trim, or once {@link TRIM_EVERY_ACKED} messages were acknowledged,
+ * whichever comes first: at 200,000 events/s that bounds what a stream
+ * holds beyond its backlog to a few hundred thousand entries, for three
+ * commands per trim.
+ */
+const TRIM_EVERY_MS = 2000;
+const TRIM_EVERY_ACKED = 100_000;
+
+/**
  * Handle batches until the stream is drained, `budgetMs` has passed or
- * `signal` aborts; then forget consumers of this group idle for a day with
- * nothing pending (collectors that died and whose messages were re-claimed).
+ * `signal` aborts; then trim the stream of what every consumer group has
+ * acknowledged (also now and then while draining: {@link TRIM_EVERY_MS})
+ * and forget consumers of this group idle for a day with nothing pending
+ * (collectors that died and whose messages were re-claimed).
  * Re-claimed messages come first, a batch at a time (they are older); then
  * new ones, the next batch read while the last one is written. A batch read
  * is always handled, even past the budget; on abort, a batch not yet read
@@ -235,6 +248,14 @@ export async function collectFor(options: CollectorOptions, budgetMs: number, si
   const key = streamKey(options.names, options.stream);
   await ensureGroup(redis, key, group);
   const days = new LocalDays();
+  let trimmedAt = started;
+  let ackedAtTrim = 0;
+  const trimIfDue = async () => {
+    if (total.acked === ackedAtTrim || (total.acked - ackedAtTrim < TRIM_EVERY_ACKED && Date.now() - trimmedAt < TRIM_EVERY_MS)) return;
+    trimmedAt = Date.now();
+    ackedAtTrim = total.acked;
+    await trimConsumed(redis, key);
+  };
 
   while (more()) {
     const messages = await claimMessages(options, key);
@@ -262,29 +283,18 @@ export async function collectFor(options: CollectorOptions, budgetMs: number, si
       handled.catch(() => undefined);
       handling.push(handled);
       while (handling.length >= BATCHES_IN_FLIGHT) add(await handling.shift()!);
+      // Between batches, with the next one already read and the last one writing.
+      await trimIfDue();
     }
     while (handling.length > 0) add(await handling.shift()!);
   } finally {
     // On a failure, the batches in hand are still written or failed before this returns.
     await Promise.allSettled(handling);
   }
+  // Every time, acknowledged here or not: another group (a job's, another team's) may have caught up since.
+  await trimConsumed(redis, key);
   await pruneConsumers(options.redis, key, options.group, 86_400_000);
   return total;
-}
-
-/** Delete group consumers with no pending messages idle longer than `idleMs`. */
-export async function pruneConsumers(redis: Redis, key: string, group: string, idleMs: number): Promise<string[]> {
-  const reply = (await redis.call('XINFO', 'CONSUMERS', key, group)) as unknown[][];
-  const removed: string[] = [];
-  for (const entry of reply) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
-    if (Number(info.get('pending')) === 0 && Number(info.get('idle')) > idleMs) {
-      await redis.call('XGROUP', 'DELCONSUMER', key, group, String(info.get('name')));
-      removed.push(String(info.get('name')));
-    }
-  }
-  return removed;
 }
 
 /** A consumer name for this process: host and pid, in the key-part alphabet. */

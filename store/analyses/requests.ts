@@ -12,7 +12,9 @@
  *
  * An entry that names no usable reply list cannot be answered: it is
  * acknowledged and kept, with the reason, on `<prefix>:stream:requests:rejected`
- * (capped), where an operator finds what the front end sent.
+ * (capped), where an operator finds what the front end sent. So is one that
+ * could not be handled after `analyses.maxDeliveries` deliveries and whose
+ * reply list does not take the error reply ({@link giveUpRequest}).
  */
 import type { Redis } from '../../infra/redis';
 import type { Names } from '../../core/names';
@@ -96,19 +98,55 @@ end
 return 0`);
 
 /**
- * Push `reply` for stream entry `entryId` onto its reply list (once, ever),
- * then acknowledge the entry. Safe to call again: returns whether this call
- * pushed. A reply key that holds another type than a list cannot be
- * answered: the entry is rejected (kept on the rejected stream) and acknowledged.
+ * What {@link answerRequest} did: pushed the reply; found it pushed already
+ * (a retried delivery: only acknowledged); or kept the entry on the
+ * rejected stream, its reply key holding something else than a list.
  */
-export async function answerRequest(redis: Redis, names: Names, entryId: string, replyKey: string, reply: Reply): Promise<boolean> {
+export type AnswerOutcome = 'pushed' | 'answered-before' | 'rejected';
+
+/**
+ * Push `reply` for stream entry `entryId` onto its reply list (once, ever),
+ * then acknowledge the entry. Safe to call again: says whether this call
+ * pushed. A reply key that holds another type than a list cannot be
+ * answered: the entry is rejected (kept on the rejected stream, with
+ * `fields` when given) and acknowledged.
+ */
+export async function answerRequest(redis: Redis, names: Names, entryId: string, replyKey: string, reply: Reply, fields: readonly string[] = []): Promise<AnswerOutcome> {
   const pushed = await ANSWER_ONCE.run(redis, [answeredMarker(names, entryId, replyKey), replyKey], [JSON.stringify(reply), ANSWERED_TTL_SECONDS]);
   if (pushed === -1) {
-    await rejectRequest(redis, names, entryId, `reply ${JSON.stringify(replyKey)} is not a list: ${JSON.stringify(reply).slice(0, 512)}`);
-    return false;
+    await rejectRequest(redis, names, entryId, `reply ${JSON.stringify(replyKey)} is not a list: ${JSON.stringify(reply).slice(0, 1536)}`, fields);
+    return 'rejected';
   }
   await redis.xack(requestStream(names), REQUEST_GROUP, entryId);
-  return pushed === 1;
+  return pushed === 1 ? 'pushed' : 'answered-before';
+}
+
+/** What was done with a request given up on, and where its error went. */
+export interface GivenUp {
+  readonly outcome: AnswerOutcome;
+  /** The error the front end reads: `could not be answered after N attempts: <last error>`. */
+  readonly error: string;
+  /** Its reply list, when the entry named one. */
+  readonly reply?: string;
+}
+
+/**
+ * Give up on stream entry `entryId` (its `fields` as read) after `attempts`
+ * deliveries that all failed, the last with `lastError`: the front end gets
+ * `{"id","ok":false,"error":"could not be answered after N attempts: <last error>"}`
+ * on its reply list when the entry names one that takes it (once, as any
+ * reply), else the entry is kept with that reason on the rejected stream;
+ * acknowledged either way.
+ */
+export async function giveUpRequest(redis: Redis, names: Names, entryId: string, fields: readonly string[], attempts: number, lastError: string): Promise<GivenUp> {
+  const error = `could not be answered after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError.slice(0, 1024)}`;
+  const read = readRequest(fields);
+  const reply = read.ok ? read.request.reply : read.reply;
+  if (reply === undefined) {
+    await rejectRequest(redis, names, entryId, error, fields);
+    return { outcome: 'rejected', error };
+  }
+  return { outcome: await answerRequest(redis, names, entryId, reply, { id: entryId, ok: false, error }, fields), error, reply };
 }
 
 /** Whether stream entry `entryId` was answered already (a re-claimed entry whose acknowledgement was lost, or raced). */

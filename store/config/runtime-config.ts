@@ -102,7 +102,7 @@ export async function getConfig(redis: Redis, names: Names, key: string): Promis
 export interface DataSettings {
   readonly activity: ActivitySettings;
   readonly ingest: { readonly stream: string; readonly group: string; readonly batchSize: number; readonly minIdleSeconds: number };
-  readonly analyses: { readonly maxDays: number; readonly cacheSeconds: number; readonly claimSeconds: number };
+  readonly analyses: { readonly maxDays: number; readonly cacheSeconds: number; readonly claimSeconds: number; readonly maxDeliveries: number };
 }
 
 /**
@@ -133,6 +133,7 @@ export async function dataSettings(redis: Redis, names: Names): Promise<DataSett
       maxDays: Number(get('analyses.maxDays')),
       cacheSeconds: Number(get('analyses.cacheSeconds')),
       claimSeconds: Number(get('analyses.claimSeconds')),
+      maxDeliveries: Number(get('analyses.maxDeliveries')),
     },
   };
 }

@@ -7,7 +7,11 @@
  * land on the rejected stream), with nothing computed; a request read by a
  * consumer that died, re-claimed again and again, or met with Temporal
  * down, is answered exactly once; a compute that throws is an error answer.
- * Every entry is acknowledged in the end.
+ * A request that fails on every delivery holds up none behind it and is
+ * given up after `analyses.maxDeliveries` (an error reply, or the rejected
+ * stream); an outage gives nothing up. Every entry is acknowledged in the
+ * end, and the stream is trimmed of what every group (a foreign one too)
+ * has acknowledged.
  */
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
@@ -23,8 +27,8 @@ import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
 import { answerKey } from '../../store/analyses/answers';
 import { answeredMarker, keySlot, REQUEST_GROUP, rejectedRequestStream, requestStream } from '../../store/analyses/requests';
-import { ensureGroup } from '../../store/activity/collector';
-import { setConfig } from '../../store/config/runtime-config';
+import { configHashKey, setConfig } from '../../store/config/runtime-config';
+import { compareStreamIds, ensureGroup } from '../../store/stream-groups';
 import { createRequestConsumer } from '../../worker/requests';
 import { createSlave } from '../../worker/slave';
 import { withSlaves } from '../helpers/slaves';
@@ -284,6 +288,8 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
   });
 
   test('with Temporal unreachable the request stays pending, and is answered once Temporal is back', async () => {
+    // An outage is no fault of the request: even a single allowed delivery does not give it up.
+    await setConfig(redis(), stack.names, 'analyses.maxDeliveries', '1');
     const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
     const running = slave.run();
     let refused = 0;
@@ -317,6 +323,108 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       await consuming;
       slave.shutdown();
       await running;
+      await redis().hdel(configHashKey(stack.names), 'analyses.maxDeliveries');
+    }
+  });
+
+  test('a request that fails on every delivery holds up none behind it, and is given up after analyses.maxDeliveries: an error reply, or the rejected stream', async () => {
+    // The poison: the cached answer of these parameters is a hash, so every delivery's cache read answers WRONGTYPE.
+    const poison = { game: 7, from: '20261006', to: '20261006' };
+    const prepared = await prepareAsk(deps(), 'ask.users', poison);
+    const cacheKey = answerKey(stack.names, prepared.name, prepared.params);
+    await redis().hset(cacheKey, 'not', 'an answer');
+    const notAList = stack.names.redisKey('test', 'poison-not-a-list');
+    await redis().set(notAList, 'a string');
+    // No giving up while the test looks at the requests behind the poison.
+    await setConfig(redis(), stack.names, 'analyses.maxDeliveries', '1000');
+    const lines: string[] = [];
+    const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
+    const running = slave.run();
+    const consumer = createRequestConsumer({
+      config: stack.config,
+      registry,
+      names: stack.names,
+      redis: redis(),
+      slave: 'poisoned',
+      log: createLogger('requests', (line) => lines.push(line)),
+      temporal: async () => stack.env.client,
+    });
+    // In one read, in this order: each poison entry before a good one.
+    const [first, second, toNowhere] = [replyKey(), replyKey(), replyKey()];
+    const poisonA = await send({ analysis: 'ask.users', params: poison, reply: toNowhere });
+    await send({ analysis: 'ask.users', params: { game: 7, from: '20261001', to: '20261002' }, reply: first });
+    const poisonB = await send({ analysis: 'ask.users', params: poison, reply: notAList });
+    await send({ analysis: 'ask.users', params: { game: 7, from: '20261002', to: '20261003' }, reply: second });
+    const consuming = consumer.run();
+    try {
+      assert.deepEqual((await blpop(first)).result, expectedUsers('20261001', '20261002'));
+      assert.deepEqual((await blpop(second)).result, expectedUsers('20261002', '20261003'));
+      // The poison entries stay pending: re-claimed, failing again.
+      const pending = async () => {
+        const rows = (await redis().call('XPENDING', requestStream(stack.names), REQUEST_GROUP, '-', '+', 100)) as Array<[string, string, number, number]>;
+        return rows.map(([id, , , deliveries]) => ({ id, deliveries }));
+      };
+      await until('both poison entries failed on a second delivery', async () => {
+        const rows = await pending();
+        return rows.length === 2 && rows.every((r) => r.deliveries >= 2) ? rows : undefined;
+      }).then((rows) => assert.deepEqual(rows.map((r) => r.id), [poisonA, poisonB]));
+      assert.equal(await redis().llen(toNowhere), 0, 'not given up yet');
+
+      await setConfig(redis(), stack.names, 'analyses.maxDeliveries', '3');
+      const given = await blpop(toNowhere);
+      assert.deepEqual([given.ok, given.id], [false, poisonA]);
+      const attempts = /^could not be answered after (\d+) attempts: WRONGTYPE/.exec(String(given.error));
+      assert.ok(attempts && Number(attempts[1]) >= 3, String(given.error));
+      await allAcknowledged();
+
+      // The other's reply list takes no reply: kept on the rejected stream, with what it asked.
+      const kept = (await redis().xrange(rejectedRequestStream(stack.names), '-', '+')).map(([, fields]) => Object.fromEntries(pairs(fields)));
+      const rejected = kept.filter((k) => k.id === poisonB);
+      assert.equal(rejected.length, 1, 'kept once');
+      assert.match(rejected[0]!.reason!, /is not a list: .*could not be answered after \d+ attempts: WRONGTYPE/);
+      assert.match(rejected[0]!.entry!, /20261006/);
+      assert.equal(await redis().get(notAList), 'a string');
+
+      // Once each: one reply, one log line, whatever re-claims followed.
+      assert.equal(await redis().llen(toNowhere), 0, 'one reply only');
+      for (const id of [poisonA, poisonB]) assert.equal(lines.filter((l) => l.includes(`request ${id} given up`)).length, 1, lines.join('\n'));
+    } finally {
+      consumer.stop();
+      await consuming;
+      slave.shutdown();
+      await running;
+      await redis().hdel(configHashKey(stack.names), 'analyses.maxDeliveries');
+      await redis().del(cacheKey);
+    }
+  });
+
+  test('the stream is trimmed of what every group acknowledged; a foreign group keeps what it has not', async () => {
+    const stream = requestStream(stack.names);
+    await ensureGroup(redis(), stream, REQUEST_GROUP);
+    // Another team's group on the same stream (an audit trail, say), reading at its own pace.
+    await redis().call('XGROUP', 'CREATE', stream, 'audit', '0');
+    try {
+      // Answered at once, nothing computed: an unknown analysis.
+      const reply = replyKey();
+      const pipeline = redis().pipeline();
+      for (let i = 0; i < 300; i++) pipeline.xadd(stream, '*', 'request', JSON.stringify({ analysis: 'ask.nope', reply }));
+      const ids = ((await pipeline.exec()) ?? []).map(([, id]) => String(id));
+      // The audit group reads everything and acknowledges all before the 151st of these.
+      const read = (await redis().call('XREADGROUP', 'GROUP', 'audit', 'auditor', 'COUNT', 100_000, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+      const audited = read[0]![1].map(([id]) => id).filter((id) => compareStreamIds(id, ids[150]!) < 0);
+      await redis().xack(stream, 'audit', ...audited);
+      const before = await redis().xlen(stream);
+
+      await withSlaves(stack.config, ['s1'], async () => {
+        await until('all 300 answered', async () => ((await redis().llen(reply)) === 300 ? true : undefined));
+        await allAcknowledged();
+        await until('the stream trimmed', async () => ((await redis().xlen(stream)) < before ? true : undefined));
+      });
+      const left = (await redis().xrange(stream, '-', '+')).map(([id]) => id);
+      assert.deepEqual(left.slice(-150), ids.slice(150), 'what the audit group has pending stays');
+      assert.ok(left.length >= 150);
+    } finally {
+      await redis().call('XGROUP', 'DESTROY', stream, 'audit');
     }
   });
 });

@@ -2,7 +2,9 @@
  * The stream collector: two collector processes are SIGKILLed mid-batch
  * (one half way through its write, one between write and XACK); a third
  * re-claims their pending messages with XAUTOCLAIM. Final counts are exact:
- * nothing lost, nothing counted twice, revenue included.
+ * nothing lost, nothing counted twice, revenue included. The collector
+ * trims the stream of what every group acknowledged, never what another
+ * group has not.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -80,6 +82,66 @@ describe('stream collector', () => {
 
     const dead = (await world.redis.xrange(rejectedStreamKey(world.names, stream), '-', '+')).map(([, f]) => f[f.indexOf('reason') + 1]);
     assert.deepEqual(dead.sort(), ['no field "event"', 'unknown type "teleport": use register, login, online, pay']);
+  });
+
+  test('the collector trims what every group has acknowledged; a foreign group keeps what it has not', async () => {
+    const key = streamKey(world.names, 'trimmed');
+    await ensureGroup(world.redis, key, group);
+    // Another team's consumer on the same stream, reading at its own pace.
+    await ensureGroup(world.redis, key, 'other-team');
+    const pipeline = world.redis.pipeline();
+    for (let i = 0; i < 1000; i++) pipeline.xadd(key, '*', 'event', JSON.stringify({ game: 5, user: `u${i}`, type: 'login', ts: DAY_TS + i }));
+    const ids = ((await pipeline.exec()) ?? []).map(([, id]) => String(id));
+    const collector = {
+      redis: world.redis, names: world.names, stream: 'trimmed', group, consumer: 'c1', count: 250, minIdleMs: 3_600_000,
+      writer: new RoutedWriter(world.names, () => world.redis), zoneFor: () => 'UTC',
+    };
+    const kept = async () => (await world.redis.xrange(key, '-', '+')).map(([id]) => id);
+
+    assert.equal((await collectFor(collector, 60_000)).acked, 1000);
+    assert.equal(await new ActivityStore(world.redis, world.names).count(5, 'active', '20261124'), 1000);
+    assert.deepEqual(await kept(), ids, 'all kept: the other team has read none');
+
+    // They read everything and acknowledged 600: the 400 pending with them stay, most of the 600 go (whole nodes, approximate).
+    const read = (await world.redis.call('XREADGROUP', 'GROUP', 'other-team', 'them', 'COUNT', 2000, 'STREAMS', key, '>')) as Array<[string, Array<[string, string[]]>]>;
+    assert.equal(read[0]![1].length, 1000);
+    await world.redis.xack(key, 'other-team', ...ids.slice(0, 600));
+    // Nothing new to collect: the collector trims all the same.
+    assert.equal((await collectFor(collector, 60_000)).messages, 0);
+    const left = await kept();
+    assert.deepEqual(left.slice(-400), ids.slice(600), 'every entry the other team has pending stays');
+    assert.deepEqual(left, ids.slice(1000 - left.length), 'only the oldest went');
+    assert.ok(left.length < 500, `${left.length} entries left: at most a node of the consumed ones more than the 400 pending`);
+
+    await world.redis.xack(key, 'other-team', ...ids.slice(600));
+    await collectFor(collector, 60_000);
+    assert.ok((await world.redis.xlen(key)) < 100, 'consumed by both groups: trimmed but for a node');
+    assert.equal(await new ActivityStore(world.redis, world.names).count(5, 'active', '20261124'), 1000, 'the events were written before');
+  });
+
+  test('a long drain trims as it goes, not only at the end', async () => {
+    const key = streamKey(world.names, 'long');
+    await ensureGroup(world.redis, key, group);
+    const events = 150_000;
+    for (let i = 0; i < events; i += 10_000) {
+      const pipeline = world.redis.pipeline();
+      for (let j = i; j < i + 10_000; j++) pipeline.xadd(key, '*', 'event', JSON.stringify({ game: 6, user: `u${j % 5000}`, type: 'login', ts: DAY_TS }));
+      await pipeline.exec();
+    }
+    // The stream's length as each batch is written (before its acknowledgement).
+    const lengths: number[] = [];
+    const total = await collectFor(
+      {
+        redis: world.redis, names: world.names, stream: 'long', group, consumer: 'c1', count: 5000, minIdleMs: 3_600_000,
+        writer: new RoutedWriter(world.names, () => world.redis), zoneFor: () => 'UTC',
+        onWritten: async () => void lengths.push(await world.redis.xlen(key)),
+      },
+      600_000,
+    );
+    assert.equal(total.acked, events);
+    // At the latest once 100,000 were acknowledged (or 2 s went by), what they were left the stream while the rest was collected.
+    assert.ok(Math.min(...lengths) <= events - 90_000, `lengths seen while collecting: ${lengths.join(', ')}`);
+    assert.ok((await world.redis.xlen(key)) < 100);
   });
 
   test('a game whose Redis is unreachable stays pending; the others are acknowledged', async () => {
