@@ -26,14 +26,14 @@
  *    events loaded as rows (one row per active player-day, `register` on the
  *    registration day) into an InnoDB table with the indexes
  *    `(game_id, ts, user_id)`, `(game_id, type, ts, user_id)` and
- *    `(game_id, user_id, ts)` (bench/reports.ts `loadSql`), by two
+ *    `(game_id, user_id, ts)` (bench/world.ts `loadSql`), by two
  *    statements: the cohorts' sizes from the `register` rows (index
  *    `by_type`), and the curve as each registration joined to its player's
  *    rows of the 30 following days through `by_user` (an index range per
  *    player), grouped by cohort and day: {@link CURVE_SQL}.
  *
  * Every answer is checked equal to the SQL's (and the paths to each other)
- * before any time is shown. The world is bench/reports.ts's (`World`: 0.4%
+ * before any time is shown. The world is bench/world.ts's (`World`: 0.4%
  * of the players register each day, older players play a day in four or a
  * day in a hundred, a new player comes back on day N with probability
  * 40%·N^-½), over 61 days here (Aug–Sep 2026: all ended, no cell null): 30
@@ -45,37 +45,29 @@
  * leaves it out). Own redis-server, own Temporal dev server, own prefix
  * (`bench_<random>`); everything is removed at the end.
  */
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { AnalysisAnswer, AnalysisContext } from '../core/analysis';
 import { addDays } from '../core/day';
-import { Names } from '../core/names';
+import type { Names } from '../core/names';
 import { computeAnswer, type AnalysisDependencies } from '../activities/analysis';
 import { ask, prepareAsk } from '../client/analyses';
 import { DayKeys } from '../store/activity/keys';
 import { answerKey, cachedAnswer } from '../store/analyses/answers';
 import { gameResolver } from '../store/games/directory';
 import { addGame, validateGame } from '../store/games/registry';
-import { LAYERS, migrate } from '../store/schema/migrations';
-import { loadConfig, type Config } from '../infra/config';
+import { migrate } from '../store/schema/migrations';
 import { loadJobs } from '../infra/jobs';
 import { createLogger } from '../infra/logger';
-import { closeMysql, getMysql, type Pool } from '../infra/mysql';
-import { closeRedis, getRedis, type Redis } from '../infra/redis';
-import { connectClient } from '../infra/temporal';
-import { startDevServer } from '../dev/dev-server';
-import { findTemporalCli } from '../dev/temporal-cli';
-import { createSlave } from '../worker/slave';
+import type { Pool } from '../infra/mysql';
+import type { Redis } from '../infra/redis';
 import { buildConsole } from '../console/server';
 import { requestStream } from '../store/analyses/requests';
-import type { AddressInfo } from 'node:net';
-import { loadSql, machineLines, startRedis, World } from './reports';
-import { freePort, median, option } from './support';
+import { benchStack } from './stack';
+import { loadLine, machineLines, median, ms, option, standalone } from './support';
+import { loadSql, World, writeEventTsv } from './world';
 
 /** Day k of the world is START + k, k = 0 … DAYS − 1. */
 const START = '20260801';
@@ -112,33 +104,6 @@ async function writeBitmaps(redis: Redis, names: Names, w: World): Promise<void>
   }
 }
 
-/** The same activity as event rows (game, user, type, ts) in a TSV for LOAD DATA. */
-async function writeTsv(path: string, w: World): Promise<number> {
-  const out = createWriteStream(path);
-  const write = (chunk: string) => (out.write(chunk) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
-  let rows = 0;
-  for (let k = 0; k < DAYS; k++) {
-    const date = dateOf(dayOf(k));
-    let chunk = '';
-    const chunks: string[] = [];
-    w.eachActive(k, (u, registers) => {
-      if (u >= w.users) return; // the World's cohorts past its 31 days do not exist
-      const s = (u * 7919 + k * 104_729) % 86_400;
-      chunk += `1\t${u}\t${registers ? 'register' : 'login'}\t${date} ${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}\n`;
-      rows++;
-      if (chunk.length > 1 << 20) {
-        chunks.push(chunk);
-        chunk = '';
-      }
-    });
-    chunks.push(chunk);
-    for (const c of chunks) await write(c);
-  }
-  await new Promise<void>((done, reject) => out.end((err?: Error | null) => (err ? reject(err) : done())));
-  return rows;
-}
-
 async function sqlCurve(mysql: Pool, table: string, from: string, to: string): Promise<Curve> {
   const range = [dateOf(from), dateOf(addDays(to, 1))];
   const [[sizes], [cells]] = [await mysql.query<RowDataPacket[]>(COHORT_SQL(table), range), await mysql.query<RowDataPacket[]>(CURVE_SQL(table), range)];
@@ -168,23 +133,15 @@ async function timed<T>(runs: number, before: () => Promise<unknown>, once: () =
   return { ms, last: last! };
 }
 
-const fmt = (x: number) => (x >= 100 ? `${x.toFixed(0)} ms` : x >= 10 ? `${x.toFixed(1)} ms` : x >= 1 ? `${x.toFixed(2)} ms` : `${(x * 1000).toFixed(0)} µs`);
-const loadLine = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)`;
+const fmt = (x: number) => (x >= 1 ? ms(x) : `${(x * 1000).toFixed(0)} µs`);
 
 export async function main(argv: readonly string[]): Promise<void> {
   const users = option(argv, '--users', 1_000_000);
   const runs = option(argv, '--runs', 9);
   const cachedRuns = option(argv, '--cached-runs', 50);
   const withSql = !argv.includes('--no-sql');
-  const names = new Names(`bench_${randomBytes(4).toString('hex')}`);
-  const own = await startRedis();
-  const dir = await mkdtemp(join(tmpdir(), 'gflow-bench-analyses-'));
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const server = await startDevServer({ cli: findTemporalCli(process.env.GFLOW_TEMPORAL_CLI), port, uiPort, dataDir: dir });
-  const config: Config = { ...loadConfig(), prefix: names.prefix, jobsDir: resolve(__dirname, '../jobs'), temporalAddress: server.address, redisUrl: own.url, tz: 'UTC' };
-  const redis = getRedis(config.redisUrl);
-  const mysql = getMysql(config.mysqlUrl);
-  let client: Client | undefined;
+  const stack = await benchStack({ name: 'analyses', ownRedis: true, config: { jobsDir: resolve(__dirname, '../jobs'), tz: 'UTC' } });
+  const { names, config, redis, mysql } = stack;
   try {
     // startRedis logs every command for bench/reports.ts's SLOWLOG accounting: not needed here.
     await redis.config('SET', 'slowlog-log-slower-than', '-1');
@@ -238,8 +195,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const curve = warm.last.result as Curve;
     if (curve.cohorts.some((c) => c.retained.some((n) => n === null))) throw new Error('bench: a cell is null: the world must lie in the past');
 
-    const slave = await createSlave({ config, slave: 'a1', shutdownGraceSeconds: 5 });
-    const running = slave.run();
+    const slave = await stack.startSlaves(['a1']);
     let viaTemporal: { ms: number[]; last: AnalysisAnswer };
     let cachedClient: { ms: number[]; last: AnalysisAnswer };
     let viaHttp: { ms: number[]; last: AnalysisAnswer };
@@ -253,9 +209,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     // BLPOP blocks its connection: a connection of its own, as a front end has.
     const blocking = redis.duplicate();
     try {
-      client = await connectClient(config);
+      const client = await stack.client();
       const askOnce = async () => {
-        const state = await ask(client!, deps, await prepareAsk(deps, 'report.retention', { game: 1, from, to }), { origin: 'cli', wait: true });
+        const state = await ask(client, deps, await prepareAsk(deps, 'report.retention', { game: 1, from, to }), { origin: 'cli', wait: true });
         if (state.status !== 'done') throw new Error(`bench: ask ended ${JSON.stringify(state)}`);
         return state.answer;
       };
@@ -280,7 +236,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       };
       // A fresh run must not join the previous one while it is still closing (an identical request would, by design).
       const freshly = async () => {
-        await client!.workflow.getHandle(prepared.id).result().catch(() => undefined);
+        await client.workflow.getHandle(prepared.id).result().catch(() => undefined);
         await dropAnswer();
       };
       viaHttp = await timed(runs, freshly, httpOnce);
@@ -304,8 +260,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     } finally {
       blocking.disconnect();
       await app.close();
-      slave.shutdown();
-      await running;
+      await slave.stop();
     }
     const straight = await timed(cachedRuns, async () => undefined, async () => (await cachedAnswer(redis, names, prepared.name, prepared.params))!);
     same('cached, straight', straight.last.result, curve);
@@ -327,9 +282,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (withSql) {
       const schema = `\`${names.schema('log')}\``;
       await mysql.query(`CREATE DATABASE IF NOT EXISTS ${schema}`);
-      const tsv = join(dir, 'events.tsv');
+      const tsv = join(stack.dir, 'events.tsv');
       const t0 = performance.now();
-      const count = await writeTsv(tsv, w);
+      const days = Array.from({ length: DAYS }, (_, k) => dayOf(k));
+      const count = await writeEventTsv(tsv, w, days, (u, k) => (u * 7919 + k * 104_729) % 86_400);
       const t1 = performance.now();
       const table = `${schema}.events`;
       const loaded = await loadSql(mysql, table, tsv);
@@ -355,18 +311,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`  answer: ${curve.cohorts.reduce((n, c) => n + c.newUsers, 0).toLocaleString('en')} players in the cohorts, ${cells.toLocaleString('en')} retained player-days; the same on every path${withSql ? ' and in MySQL' : ''}\n`);
     process.stdout.write(`\n${loadLine()} at end\n`);
   } finally {
-    await client?.connection.close();
-    for (const layer of LAYERS) await mysql.query(`DROP DATABASE IF EXISTS \`${names.schema(layer)}\``).catch(() => undefined);
-    await Promise.all([closeRedis(), closeMysql()]);
-    own.child.kill();
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stack.close();
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);

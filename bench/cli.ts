@@ -13,13 +13,10 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startDevServer } from '../dev/dev-server';
 import { findTemporalCli } from '../dev/temporal-cli';
-import { machineLines } from './reports';
-import { freePort, median, option } from './support';
+import { benchTemporal } from './stack';
+import { loadAverage, loadLine, machineLines, median, option, standalone } from './support';
 
 const ROOT = resolve(__dirname, '..');
 const BIN = join(ROOT, 'bin/gflow.js');
@@ -51,14 +48,10 @@ function time(c: Case, env: NodeJS.ProcessEnv): number {
   return seconds;
 }
 
-const loadLine = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-
 export async function main(argv: readonly string[]): Promise<void> {
   const runs = option(argv, '--runs', 7);
   const temporalCli = findTemporalCli(process.env.GFLOW_TEMPORAL_CLI);
-  const dataDir = await mkdtemp(join(tmpdir(), 'gflow-bench-cli-'));
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const server = await startDevServer({ cli: temporalCli, port, uiPort, dataDir });
+  const server = await benchTemporal('file');
   // Its own prefix: `gflow jobs` asks Temporal about schedules that do not exist, as on a fresh install.
   const env = { ...process.env, TEMPORAL_ADDRESS: server.address, GFLOW_PREFIX: `bench_${randomBytes(4).toString('hex')}` };
   const [help, jobs, helpTsx, jobsTsx] = [gflow('--help', ['--help'], 0.3), gflow('jobs', ['jobs'], 1), tsxOnly('--help', ['--help']), tsxOnly('jobs', ['jobs'])];
@@ -67,7 +60,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     for (const line of await machineLines()) process.stdout.write(`${line}\n`);
     const built = existsSync(join(ROOT, 'dist/.built'));
-    process.stdout.write(`load average ${loadLine()} (1, 5, 15 min) at start\n`);
+    process.stdout.write(`${loadLine()} at start\n`);
     process.stdout.write(
       `temporal dev server ${server.address}; dist/ ${built ? 'built: gflow loads the compiled twins of files unchanged since' : 'not built (npm run build): gflow runs through tsx'}; medians of ${runs} runs after a warm-up, cases interleaved\n`,
     );
@@ -85,16 +78,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`  ${c.label.padEnd(38)} ${figures.join('  ')}\n`);
     }
     process.stdout.write(`  without a build (tsx only) / as run: --help ${(medianOf(helpTsx) / medianOf(help)).toFixed(1)}×, jobs ${(medianOf(jobsTsx) / medianOf(jobs)).toFixed(1)}×\n`);
-    process.stdout.write(`load average ${loadLine()} at end\n`);
+    process.stdout.write(`load average ${loadAverage()} at end\n`);
   } finally {
     await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);

@@ -11,26 +11,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RowDataPacket } from 'mysql2/promise';
 import { JobControl } from '../client/control';
 import { scheduleCreated, taskMatrix } from '../client/matrix';
-import { Names, searchAttributes } from '../core/names';
+import type { Names } from '../core/names';
 import { parsePeriodKey } from '../core/period';
 import { startConsole } from '../console/server';
-import { findTemporalCli } from '../dev/temporal-cli';
-import { loadConfig, type Config } from '../infra/config';
 import { loadJobs } from '../infra/jobs';
 import { createLogger } from '../infra/logger';
-import { closeMysql, getMysql, type Pool } from '../infra/mysql';
-import { closeRedis } from '../infra/redis';
+import type { Pool } from '../infra/mysql';
 import { runsSql } from '../store/ledger/cells';
 import { closeRun, openRun, recordChecks, type LedgerItem } from '../store/ledger/runs';
-import { LAYERS, migrate } from '../store/schema/migrations';
+import { migrate } from '../store/schema/migrations';
 import { installSdkLogging } from '../worker/sdk-logging';
-import { median } from './support';
+import { benchStack } from './stack';
+import { loadAverage, loadLine, median, standalone } from './support';
 
 const GAMES = 500;
 const DAYS = 31;
@@ -42,8 +39,6 @@ const TARGET_MS = 300;
 const CHROMIUM = process.env.GFLOW_CHROMIUM ?? '/usr/bin/chromium';
 /** Where the page drawn at full size is kept (gitignored, with the console test's screenshots). */
 const SHOTS = resolve(__dirname, '../test-artifacts/console');
-
-const loadLine = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function day(i: number): string {
   return `202601${String(i + 1).padStart(2, '0')}`;
@@ -109,28 +104,25 @@ function printTable(rows: ReadonlyArray<Record<string, unknown>>): void {
 
 export async function main(): Promise<void> {
   installSdkLogging(createLogger('bench'), 'ERROR');
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: findTemporalCli() }, searchAttributes: Object.values(searchAttributes), extraArgs: ['--log-level', 'error'] },
-  });
-  const config: Config = { ...loadConfig(), prefix: `bench${randomBytes(3).toString('hex')}`, jobsDir: resolve(__dirname, 'jobs'), temporalAddress: env.address, temporalUiUrl: 'http://127.0.0.1:8233' };
-  const names = new Names(config.prefix);
-  const pool = getMysql(config.mysqlUrl);
-  let running: Awaited<ReturnType<typeof startConsole>> | undefined;
+  const stack = await benchStack({ name: 'console', temporal: 'memory', config: { jobsDir: resolve(__dirname, 'jobs'), temporalUiUrl: 'http://127.0.0.1:8233' } });
+  const { names, config, mysql: pool } = stack;
   try {
+    const client = await stack.client();
     await migrate(pool, names);
     const [[version]] = (await pool.query('SELECT VERSION() AS v')) as unknown as [[{ v: string }]];
     process.stdout.write(`machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, node ${process.version}, MySQL ${version?.v}; Temporal dev server (in memory)\n`);
-    process.stdout.write(`load average ${loadLine()} (1, 5, 15 min) at start\n`);
+    process.stdout.write(`${loadLine()} at start\n`);
     let t = performance.now();
     const seeded = await seed(pool, names);
     process.stdout.write(`seeded ${GAMES} games × ${DAYS} days: ${seeded.runs} runs, ${seeded.items.toLocaleString('en')} items, ${seeded.checks} failed checks in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
     // A real schedule (created, then paused), so the matrix asks Temporal what a task page asks.
     const task = loadJobs(config.jobsDir).task('scale', 'daily');
-    const control = new JobControl(env.client, config);
+    const control = new JobControl(client, config);
     await control.start('scale', [task]);
     await control.stop('scale', [task]);
 
-    running = await startConsole(config, { port: 0 });
+    const running = await startConsole(config, { port: 0 });
+    stack.onClose('console server', () => running.close());
     const api = `${running.url}api/jobs/scale/tasks/daily/matrix?range=${FIRST},${LAST}`;
     const page = `${running.url}task?job=scale&task=daily&range=${FIRST},${LAST}`;
     await timed(api); // warm-up: pools, the jobs folder, the first query plans
@@ -156,7 +148,7 @@ export async function main(): Promise<void> {
 
     // The alternative in the same run: the same cells as objects, as `gflow status --json` prints them.
     t = performance.now();
-    const created = await scheduleCreated(env.client, names, 'scale', 'daily');
+    const created = await scheduleCreated(client, names, 'scale', 'daily');
     const full = await taskMatrix(pool, names, { job: 'scale', task, range: `${FIRST},${LAST}`, zone: 'UTC', maxPeriods: 400 }, created);
     const directMs = performance.now() - t;
     const fullBytes = Buffer.byteLength(JSON.stringify(full));
@@ -191,19 +183,10 @@ export async function main(): Promise<void> {
     process.stdout.write(`\nEXPLAIN of the ledger's run query (store/ledger/cells.ts runsSql):\n  ${runsSql(names)}\n`);
     const [plan] = await pool.query<RowDataPacket[]>(`EXPLAIN ${runsSql(names)}`, ['scale', 'daily', FIRST, LAST]);
     printTable(plan);
-    process.stdout.write(`load average ${loadLine()} at end\n`);
+    process.stdout.write(`load average ${loadAverage()} at end\n`);
   } finally {
-    await running?.close();
-    for (const layer of LAYERS) await pool.query(`DROP DATABASE IF EXISTS \`${names.schema(layer)}\``);
-    await closeMysql();
-    await closeRedis();
-    await env.teardown();
+    await stack.close();
   }
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);

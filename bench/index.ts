@@ -11,13 +11,14 @@ import { main as orchestration } from './orchestration';
 import { main as reports } from './reports';
 import { main as rerun } from './rerun';
 import { main as rerunScale } from './rerun-scale';
+import { standalone } from './support';
 
 const BENCHES: Record<string, (argv: readonly string[]) => Promise<void>> = { ingest, rerun, 'rerun-scale': rerunScale, reports, orchestration, cli, console: consoleBench, analyses };
 
-async function run(): Promise<void> {
-  // `npm run bench -- reports --sql-users 1000000`: names choose benchmarks, options go to them.
-  const args = process.argv.slice(2);
-  const firstOption = args.findIndex((a) => a.startsWith('-'));
+async function run(args: readonly string[]): Promise<void> {
+  // `npm run bench -- reports --sql-users 1000000`: names choose benchmarks; from the first option or
+  // number on (`npm run bench -- ingest 50000 --runs 1`: ingest's event count), the arguments go to them.
+  const firstOption = args.findIndex((a) => a.startsWith('-') || /^\d/.test(a));
   const wanted = firstOption === -1 ? args : args.slice(0, firstOption);
   const options = firstOption === -1 ? [] : args.slice(firstOption);
   const unknown = wanted.filter((w) => !(w in BENCHES));
@@ -32,7 +33,4 @@ async function run(): Promise<void> {
   }
 }
 
-run().catch((err: unknown) => {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+standalone(run);

@@ -24,7 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Names } from '../core/names';
 import { ingestFiles, RoutedWriter } from '../store/activity/ingest';
@@ -32,7 +32,7 @@ import { collectFor, ensureGroup, streamKey } from '../store/activity/collector'
 import { checkEventLine, CheckedEvent } from '../store/activity/event-check';
 import { defaultParseThreads, sharedParsePool } from '../store/activity/parse-pool';
 import { closeRedis, getRedis, type Redis } from '../infra/redis';
-import { deleteKeys, median } from './support';
+import { deleteKeys, loadAverage, median, standalone } from './support';
 
 const DAY_TS = Date.UTC(2026, 10, 24, 0) / 1000;
 
@@ -75,8 +75,6 @@ function redisBenchmarkRate(url: string): number | undefined {
     return undefined;
   }
 }
-
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /** CPU seconds of this process's main thread (Linux; NaN elsewhere). */
 function mainThreadCpu(): number {
@@ -203,7 +201,7 @@ function medians(runs: readonly Measured[]): Measured {
   return { rate: median(runs.map((r) => r.rate)), main: median(runs.map((r) => r.main)), process: median(runs.map((r) => r.process)), redis: median(runs.map((r) => r.redis)) };
 }
 
-export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+export async function main(argv: readonly string[]): Promise<void> {
   const positional = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
   const events = Number(positional[0] ?? 500_000);
   const runsAt = argv.indexOf('--runs');
@@ -219,7 +217,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
     const threads = defaultParseThreads();
     console.log(`machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, node ${process.version}, redis ${version} (same host)`);
-    console.log(`medians of ${runs} runs; load average before: ${load()}\n`);
+    console.log(`medians of ${runs} runs; load average before: ${loadAverage()}\n`);
 
     const users = Math.max(1000, Math.floor(events / 5));
     const lines = loginLines(events, users);
@@ -244,7 +242,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         naive.push(await oneByOneRate(redis, base, `n${r}`, naiveEvents, users));
       }
     }
-    const loadAfter = load();
+    const loadAfter = loadAverage();
     const n = median(naive);
     const parseOnly = median([jsonParseRate(text, events), jsonParseRate(text, events), jsonParseRate(text, events)]);
     const checkOnly = median([lineCheckRate(text, events), lineCheckRate(text, events), lineCheckRate(text, events)]);
@@ -299,9 +297,4 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);

@@ -7,35 +7,24 @@
  * scripts, one upsert, one publish); the difference is what Temporal costs.
  *
  * Run: `npm run bench orchestration [-- --games N --runs N --concurrency N]`.
- * Own prefix (`bench_<random>`), own dev server on free ports; keys, schemas
- * and the server's files are removed at the end.
+ * Prints the load average at start and end. Own prefix (`bench_<random>`),
+ * own dev server on free ports (bench/stack.ts); keys, schemas and the
+ * server's files are removed at the end.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { resolve } from 'node:path';
 import type { RunSummary } from '../activities/types';
 import type { TaskContext } from '../core/job';
-import { Names } from '../core/names';
 import { parsePeriodKey } from '../core/period';
 import { ActivityStore } from '../store/activity/store';
 import { LocalDays, validateEvent, type PlayerEvent } from '../store/activity/events';
 import { addGame, validateGame } from '../store/games/registry';
 import { gameResolver } from '../store/games/directory';
-import { LAYERS, migrate } from '../store/schema/migrations';
-import { loadConfig, type Config } from '../infra/config';
-import { startDevServer } from '../dev/dev-server';
+import { migrate } from '../store/schema/migrations';
 import { loadJobs } from '../infra/jobs';
-import { closeMysql, getMysql } from '../infra/mysql';
-import { closeRedis, getRedis } from '../infra/redis';
-import { findTemporalCli } from '../dev/temporal-cli';
-import { connectClient } from '../infra/temporal';
-import { createSlave } from '../worker/slave';
 import { mapBounded } from '../workflows/pool';
 import { taskRun } from '../workflows/task-run';
-import { machineLines } from './reports';
-import { freePort, median, option } from './support';
+import { benchStack } from './stack';
+import { loadLine, machineLines, median, option, standalone } from './support';
 
 const DAY = '20261110';
 
@@ -62,17 +51,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   const games = option(argv, '--games', 1000);
   const runs = option(argv, '--runs', 3);
   const concurrency = option(argv, '--concurrency', 20);
-  const names = new Names(`bench_${randomBytes(4).toString('hex')}`);
-  const dataDir = await mkdtemp(join(tmpdir(), 'gflow-bench-'));
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const server = await startDevServer({ cli: findTemporalCli(process.env.GFLOW_TEMPORAL_CLI), port, uiPort, dataDir });
-  const config: Config = { ...loadConfig(), prefix: names.prefix, jobsDir: resolve(__dirname, '../jobs'), temporalAddress: server.address, concurrency };
-  const redis = getRedis(config.redisUrl);
-  const mysql = getMysql(config.mysqlUrl);
-  let client: Client | undefined;
+  const stack = await benchStack({ name: 'orchestration', config: { jobsDir: resolve(__dirname, '../jobs'), concurrency } });
+  const { names, config, redis, mysql } = stack;
   try {
     for (const line of await machineLines(redis, mysql)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`temporal dev server ${server.address}; report.active over ${games} games, ${concurrency} items at once; medians of ${runs} runs after a warm-up\n`);
+    process.stdout.write(`${loadLine()} at start\n`);
+    process.stdout.write(`temporal dev server ${config.temporalAddress}; report.active over ${games} games, ${concurrency} items at once; medians of ${runs} runs after a warm-up\n`);
     await migrate(mysql, names, { jobs: loadJobs(config.jobsDir).list() });
     for (let id = 1; id <= games; id++) await addGame(mysql, names, validateGame({ id }));
     await new ActivityStore(redis, names).write(events(games));
@@ -103,12 +87,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       return performance.now() - t0;
     };
 
-    const slaves = await Promise.all(['b1', 'b2'].map((slave) => createSlave({ config, slave, shutdownGraceSeconds: 5 })));
-    const running = slaves.map((s) => s.run());
-    client = await connectClient(config);
+    const slaves = await stack.startSlaves(['b1', 'b2']);
+    const client = await stack.client();
     const viaTemporal = async (run: number) => {
       const t0 = performance.now();
-      const summary: RunSummary = await client!.workflow.execute(taskRun, {
+      const summary: RunSummary = await client.workflow.execute(taskRun, {
         taskQueue: names.sharedQueue,
         workflowId: `${names.runId('report', 'active', DAY)}.bench-${run}`,
         args: [{ job: 'report', task: 'active', period, prefix: names.prefix, filters: {} }],
@@ -126,32 +109,17 @@ export async function main(argv: readonly string[]): Promise<void> {
         directMs.push(await direct());
       }
     } finally {
-      for (const s of slaves) s.shutdown();
-      await Promise.all(running);
+      await slaves.stop();
     }
     const [t, d] = [median(temporalMs), median(directMs)];
     const row = (what: string, ms: number) => `  ${what.padEnd(34)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${(ms / games).toFixed(2).padStart(6)} ms/item`;
     process.stdout.write(`${row('through Temporal (2 slaves)', t)}\n${row('direct calls (one process)', d)}\n`);
     process.stdout.write(`  orchestration overhead ${((t - d) / games).toFixed(2)} ms per item; Temporal / direct ${(t / d).toFixed(1)}×\n`);
     process.stdout.write(`  runs (s): Temporal ${temporalMs.map((x) => (x / 1000).toFixed(2)).join(', ')}; direct ${directMs.map((x) => (x / 1000).toFixed(2)).join(', ')}\n`);
+    process.stdout.write(`${loadLine()} at end\n`);
   } finally {
-    await client?.connection.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${names.prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    for (const layer of LAYERS) await mysql.query(`DROP DATABASE IF EXISTS \`${names.schema(layer)}\``);
-    await Promise.all([closeRedis(), closeMysql()]);
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await stack.close();
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);

@@ -53,11 +53,10 @@
  * prefix (`bench_<random>`); the Redis, the schema and the TSV are removed
  * at the end.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Redis } from '../infra/redis';
@@ -69,14 +68,9 @@ import { userIndexKey } from '../store/activity/user-index';
 import { activeFigures, retentionCells, RETENTION_DAYS, type ActiveFigures, type CohortCell } from '../jobs/report/compute';
 import { closeMysql, getMysql } from '../infra/mysql';
 import { closeRedis, getRedis } from '../infra/redis';
-import { deleteKeys, freePort, median, option } from './support';
-
-const DAY = '20261130';
-const WINDOW = 31;
-/** Older players: 30% regulars, on 25% of days; the rest dormant, on 1% (DAU ≈ 8%, MAU ≈ 48% of them). */
-const OLD_REGULAR = 0.3;
-const OLD_ACTIVE = { regular: 0.25, dormant: 0.01 } as const;
-const NEW_PER_DAY = 0.004;
+import { dropSchemas, startRedis } from './stack';
+import { deleteKeys, loadLine, machineLines, median, ms, option, standalone } from './support';
+import { DAY, hash, loadSql, WINDOW, World, writeEventTsv } from './world';
 
 interface Figures {
   readonly active: ActiveFigures;
@@ -96,64 +90,6 @@ interface Cost {
   readonly longestMs?: number;
   readonly longest?: string;
   readonly commands?: number;
-}
-
-/** The players and days of one size. Day k = 0 … 30 is D − 30 + k. */
-export class World {
-  readonly old: number;
-  readonly perDay: number;
-  readonly days: string[];
-  /** Per older player, the day k it registers on after playing before (−1: registered before the window). */
-  readonly lateRegistration: Int8Array;
-  readonly stragglersPerDay: number;
-
-  constructor(
-    readonly users: number,
-    stragglers: number,
-  ) {
-    this.perDay = Math.round(users * NEW_PER_DAY);
-    this.old = users - WINDOW * this.perDay;
-    this.days = Array.from({ length: WINDOW }, (_, k) => addDays(DAY, k - WINDOW + 1));
-    this.lateRegistration = new Int8Array(this.old).fill(-1);
-    this.stragglersPerDay = Math.round(this.perDay * stragglers);
-    for (let k = 0; k < WINDOW; k++) {
-      for (let j = 0; j < this.stragglersPerDay; j++) {
-        const u = hash(j, 1000 + k) % this.old;
-        if (this.lateRegistration[u] === -1) this.lateRegistration[u] = k;
-      }
-    }
-  }
-
-  /** Calls `visit` for each player active on day k, in index order; `registers` on its registration day. */
-  eachActive(k: number, visit: (user: number, registers: boolean) => void): void {
-    const [regular, dormant] = [OLD_ACTIVE.regular * 2 ** 32, OLD_ACTIVE.dormant * 2 ** 32];
-    for (let u = 0; u < this.old; u++) {
-      if (this.lateRegistration[u] === k) visit(u, true);
-      else if (hash(u, k) < (hash(u, -1) < OLD_REGULAR * 2 ** 32 ? regular : dormant)) visit(u, false);
-    }
-    for (let c = 0; c <= k; c++) {
-      const limit = c === k ? 2 ** 32 : 0.4 * (k - c) ** -0.5 * 2 ** 32;
-      const first = this.old + c * this.perDay;
-      for (let u = first; u < first + this.perDay; u++) if (c === k || hash(u, k) < limit) visit(u, c === k);
-    }
-  }
-
-  bitmap(k: number, kind: 'active' | 'new'): Buffer {
-    const bits = Buffer.alloc(Math.ceil(this.users / 8));
-    // Redis numbers bits from the most significant bit of byte 0 (SETBIT / BITFIELD order).
-    const set = (u: number) => (bits[u >> 3]! |= 0x80 >> (u & 7));
-    if (kind === 'active') this.eachActive(k, set);
-    else this.eachActive(k, (u, registers) => registers && set(u));
-    return bits;
-  }
-}
-
-/** murmur3's finalizer over (user, day): the same activity for every representation. */
-function hash(u: number, k: number): number {
-  let x = Math.imul(u, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
 }
 
 /** Game 1: one SET of a prepared buffer per day and kind (the cheapest way to write 10 M bits). */
@@ -251,26 +187,7 @@ async function legacyRow(redis: Redis, names: Names, game: number, day: string):
 }
 
 // ---------------------------------------------------------------------------------------------
-// The benchmark's own Redis, and what SLOWLOG says a row cost.
-
-export async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--slowlog-log-slower-than', '0', '--slowlog-max-len', '1000000'], {
-    stdio: 'ignore',
-  });
-  await new Promise<void>((resolveStart, reject) => {
-    child.once('error', (err) => reject(new Error(`bench: cannot start redis-server (${err.message}); install Redis 7`)));
-    child.once('spawn', () => resolveStart());
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const ping = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
-    if (ping.stdout?.trim() === 'PONG') return { url, child };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill();
-  throw new Error('bench: redis-server did not answer');
-}
+// What SLOWLOG says a row cost, on the benchmark's own Redis (bench/stack.ts startRedis).
 
 /** Commands logged since the last call: their total and the longest (SLOWLOG's own entries left out). */
 let lastCommands: Array<[number, string]> = [];
@@ -353,50 +270,7 @@ async function measure(runs: number, once: () => Promise<{ cost: Cost; figures: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// The same activity as event rows: one TSV file for MySQL (LOAD DATA) and DuckDB (read_csv).
-
-async function writeTsv(path: string, w: World): Promise<number> {
-  const out = createWriteStream(path);
-  let rows = 0;
-  const write = (chunk: string) => (out.write(chunk) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  // Each second of a day as "HH:MM:SS\n", once: 26 M rows are mostly string building.
-  const clock = Array.from({ length: 86_400 }, (_, s) => `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}\n`);
-  for (let k = 0; k < WINDOW; k++) {
-    const date = w.days[k]!.replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3');
-    const [login, register] = [`\tlogin\t${date} `, `\tregister\t${date} `];
-    const chunks: string[] = [];
-    let chunk = '';
-    w.eachActive(k, (u, registers) => {
-      chunk += '1\t' + u + (registers ? register : login) + clock[hash(u, k + 100) % 86_400]!;
-      rows++;
-      if (chunk.length > 1 << 20) {
-        chunks.push(chunk);
-        chunk = '';
-      }
-    });
-    chunks.push(chunk);
-    for (const c of chunks) await write(c);
-  }
-  await new Promise<void>((resolveEnd, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolveEnd())));
-  return rows;
-}
-
-/** LOAD DATA from the TSV, then the indexes (faster than indexing row by row). */
-export async function loadSql(mysql: Pool, table: string, tsv: string): Promise<{ loadMs: number; indexMs: number }> {
-  await mysql.query(`CREATE TABLE ${table} (
-    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    game_id INT UNSIGNED NOT NULL,
-    user_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-    type VARCHAR(16) NOT NULL,
-    ts DATETIME NOT NULL
-  ) ENGINE=InnoDB`);
-  const t0 = performance.now();
-  await mysql.query({ sql: `LOAD DATA LOCAL INFILE 'events.tsv' INTO TABLE ${table} (game_id, user_id, type, ts)`, infileStreamFactory: () => createReadStream(tsv) });
-  const t1 = performance.now();
-  await mysql.query(`ALTER TABLE ${table} ADD KEY by_day (game_id, ts, user_id), ADD KEY by_type (game_id, type, ts, user_id), ADD KEY by_user (game_id, user_id, ts)`);
-  await mysql.query(`ANALYZE TABLE ${table}`);
-  return { loadMs: t1 - t0, indexMs: performance.now() - t1 };
-}
+// The same activity as event rows (bench/world.ts writeEventTsv): indexed SQL in MySQL (LOAD DATA), DuckDB (read_csv).
 
 async function sqlRow(mysql: Pool, table: string): Promise<Figures> {
   const day = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
@@ -500,31 +374,12 @@ async function duckdbRow(python: string, tsv: string, runs: number): Promise<{ f
   };
 }
 
-function pad(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-/** The machine, for the figures' context. */
-export async function machineLines(redis?: Redis, mysql?: Pool): Promise<string[]> {
-  const cpu = cpus();
-  const lines = [`machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, node ${process.version}`];
-  if (redis) lines.push(`redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?'}`);
-  if (mysql) {
-    const [rows] = await mysql.query<RowDataPacket[]>('SELECT VERSION() AS v, @@innodb_buffer_pool_size AS pool');
-    lines.push(`mysql ${String(rows[0]!.v)} (InnoDB buffer pool ${Math.round(Number(rows[0]!.pool) / 2 ** 20)} MB)`);
-  }
-  return lines;
-}
-
 function fraction(argv: readonly string[], name: string, fallback: number): number {
   const i = argv.indexOf(name);
   const value = i >= 0 ? Number(argv[i + 1]) : fallback;
   if (!Number.isFinite(value) || value < 0 || value > 0.5) throw new Error(`${name} must be a fraction from 0 to 0.5`);
   return value;
 }
-
-const ms = (x: number) => (x >= 100 ? `${x.toFixed(0)} ms` : x >= 10 ? `${x.toFixed(1)} ms` : `${x.toFixed(2)} ms`);
-const loadLine = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)`;
 
 function line(what: string, c: Cost): string {
   const redisPart =
@@ -633,7 +488,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (wantSql || wantDuck) {
         const tsv = join(dir, `events_${size}.tsv`);
         const t0 = performance.now();
-        const rows = await writeTsv(tsv, w);
+        const rows = await writeEventTsv(tsv, w, w.days, (u, k) => hash(u, k + 100) % 86_400);
         process.stdout.write(`  ${rows.toLocaleString('en')} event rows written to a TSV in ${ms(performance.now() - t0)}\n`);
         if (wantSql) {
           const table = `${schema}.events_${size}`;
@@ -672,7 +527,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     process.stdout.write(`\n${loadLine()} at end\n`);
   } finally {
-    if (mysqlUp) await mysql.query(`DROP DATABASE IF EXISTS ${schema}`).catch(() => undefined);
+    if (mysqlUp) await dropSchemas(mysql, names, ['log']).catch(() => undefined);
     await Promise.all([closeRedis(), closeMysql()]);
     own.child.kill();
     await rm(dir, { recursive: true, force: true });
@@ -684,9 +539,4 @@ function same(what: string, got: Figures, want: Figures): void {
   if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`bench: ${what} disagree with the store:\n${JSON.stringify(got)}\n${JSON.stringify(want)}`);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);

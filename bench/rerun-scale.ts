@@ -18,41 +18,34 @@
  * Own prefix (`bench_<random>`), own dev server on free ports; keys, schemas
  * and the server's files are removed at the end.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { DEFAULT_BATCH_SIZE } from '../activities/run';
 import type { RunSummary } from '../activities/types';
 import { planRerun, startRerun } from '../client/reruns';
 import { addDays } from '../core/day';
 import type { RunFilters } from '../core/job';
-import { Names, searchAttributes } from '../core/names';
+import { searchAttributes } from '../core/names';
 import { parsePeriodKey } from '../core/period';
-import { startDevServer } from '../dev/dev-server';
 import { synthEvents } from '../dev/synth';
-import { findTemporalCli } from '../dev/temporal-cli';
-import { loadConfig, type Config } from '../infra/config';
+import type { Config } from '../infra/config';
 import { loadJobs } from '../infra/jobs';
 import { createLogger } from '../infra/logger';
-import { closeMysql, getMysql } from '../infra/mysql';
-import { closeRedis, getRedis } from '../infra/redis';
-import { connectClient, connectWorker } from '../infra/temporal';
+import { connectWorker } from '../infra/temporal';
 import { LocalDays, validateEvent, type PlayerEvent } from '../store/activity/events';
 import { ActivityStore } from '../store/activity/store';
 import { addGame, validateGame } from '../store/games/registry';
-import { LAYERS, migrate } from '../store/schema/migrations';
+import { migrate } from '../store/schema/migrations';
 import { installSdkLogging } from '../worker/sdk-logging';
-import { createSlave, type Slave } from '../worker/slave';
 import type { RerunResult } from '../workflows/rerun';
 import { taskRun } from '../workflows/task-run';
 import type { bareActivities } from './bare-workflow';
 import { SWEEP_SIZES } from './jobs/cheap';
-import { machineLines } from './reports';
-import { deleteKeys, freePort, option } from './support';
+import { benchStack, type BenchSlaves } from './stack';
+import { loadAverage, loadLine, machineLines, option, standalone } from './support';
 
 /** 2024 is a leap year: 366 days from here are one calendar year. */
 const FIRST_DAY = '20240101';
@@ -134,43 +127,35 @@ export async function main(argv: readonly string[]): Promise<void> {
   // Expected failures would log a line per attempt; the figures are what this prints.
   installSdkLogging(createLogger('bench'), 'ERROR');
 
-  const names = new Names(`bench_${randomBytes(4).toString('hex')}`);
-  const dataDir = await mkdtemp(join(tmpdir(), 'gflow-bench-'));
-  const [port, uiPort] = [await freePort(), await freePort()];
-  const server = await startDevServer({ cli: findTemporalCli(process.env.GFLOW_TEMPORAL_CLI), port, uiPort, dataDir });
-  const base: Config = { ...loadConfig(), prefix: names.prefix, temporalAddress: server.address, maxRerunPeriods: 400 };
+  const stack = await benchStack({ name: 'rerun-scale', config: { maxRerunPeriods: 400 } });
+  const { names, config: base, redis, mysql } = stack;
   const cheapConfig: Config = { ...base, jobsDir: resolve(__dirname, 'jobs') };
   const reportConfig: Config = { ...base, jobsDir: resolve(__dirname, '../jobs') };
-  const redis = getRedis(base.redisUrl);
-  const mysql = getMysql(base.mysqlUrl);
-  let client: Client | undefined;
-  let slaves: { list: Slave[]; running: Array<Promise<void>> } | undefined;
-  let bareWorker: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
+  // The cheap job's slaves, then the report job's: one pair at a time (the stack stops any left at the end).
+  let slaves: BenchSlaves | undefined;
   const startSlaves = async (config: Config) => {
-    const list = await Promise.all(SLAVES.map((slave) => createSlave({ config, slave, shutdownGraceSeconds: 5 })));
-    slaves = { list, running: list.map((s) => s.run()) };
+    slaves = await stack.startSlaves(SLAVES, { config });
   };
   const stopSlavesNow = async () => {
-    if (!slaves) return;
-    for (const s of slaves.list) s.shutdown();
-    await Promise.all(slaves.running);
+    await slaves?.stop();
     slaves = undefined;
   };
   try {
     for (const line of await machineLines(redis, mysql)) process.stdout.write(`${line}\n`);
     const concurrency = base.concurrency;
     process.stdout.write(
-      `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at start; temporal dev server ${server.address} (file-backed), ` +
+      `${loadLine()} at start; temporal dev server ${base.temporalAddress} (file-backed), ` +
         `slaves ${SLAVES.join(', ')} in this process; reruns ${parallelism} periods at once, ${concurrency} items at once per period\n`,
     );
     await migrate(mysql, names, { jobs: [...loadJobs(cheapConfig.jobsDir).list(), ...loadJobs(reportConfig.jobsDir).list()] });
     for (let id = 1; id <= Math.max(games, reportGames); id++) await addGame(mysql, names, validateGame({ id }));
-    client = await connectClient(base);
-    const c = client;
+    const c: Client = await stack.client();
 
     // The yardstick: bare no-op activities on their own queue, one at a time and as many at once as a rerun runs items.
     const bareQueue = `${names.prefix}.bare`;
     const connection = await connectWorker(base);
+    // An open connection would keep the process alive after the figures.
+    stack.onClose('bare worker connection', () => connection.close());
     const worker = await Worker.create({
       connection,
       namespace: base.temporalNamespace,
@@ -178,7 +163,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       workflowsPath: require.resolve('./bare-workflow'),
       activities: { noop: async () => undefined },
     });
-    bareWorker = { worker, running: worker.run(), connection };
+    const bareRunning = worker.run();
+    stack.onClose('bare worker', async () => {
+      worker.shutdown();
+      await bareRunning;
+    });
     let bareRun = 0;
     const bare = async (count: number, lanes: number) => {
       const m = await measured(() => c.workflow.execute<typeof bareActivities>('bareActivities', { taskQueue: bareQueue, workflowId: `${names.prefix}.bare.${bareRun++}`, args: [count, lanes] }));
@@ -299,27 +288,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         `  largest history: ${history.events} events, ${kb(history.bytes)} (${history.id}; ${history.workflows} workflows)`,
       );
     }
-    process.stdout.write(`${rows.join('\n')}\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end\n`);
+    process.stdout.write(`${rows.join('\n')}\nload average ${loadAverage()} at the end\n`);
   } finally {
-    await stopSlavesNow();
-    if (bareWorker) {
-      bareWorker.worker.shutdown();
-      await bareWorker.running;
-      // An open connection would keep the process alive after the figures.
-      await bareWorker.connection.close();
-    }
-    await client?.connection.close();
-    await deleteKeys(redis, `${names.prefix}:*`);
-    for (const layer of LAYERS) await mysql.query(`DROP DATABASE IF EXISTS \`${names.schema(layer)}\``);
-    await Promise.all([closeRedis(), closeMysql()]);
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await stack.close();
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);

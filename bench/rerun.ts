@@ -1,27 +1,22 @@
 /**
  * Reruns: how their time grows with periods × games, and what the durable
  * backup → check → diff steps cost over a plain recompute of the same
- * periods (what a backfill that overwrites does). Real dev server, two
- * in-process slaves, real MySQL.
+ * periods (what a backfill that overwrites does). Real dev server (in
+ * memory), two in-process slaves, real MySQL; the load average at start and
+ * end. Own prefix (`bench_<random>`); keys, schemas and the server are
+ * removed at the end.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Names, searchAttributes } from '../core/names';
 import { periodsOf } from '../core/range';
 import { addGame, validateGame } from '../store/games/registry';
-import { LAYERS, migrate } from '../store/schema/migrations';
-import { loadConfig, type Config } from '../infra/config';
-import { closeMysql, getMysql } from '../infra/mysql';
-import { closeRedis } from '../infra/redis';
+import { migrate } from '../store/schema/migrations';
 import { planRerun, startRerun } from '../client/reruns';
 import { createLogger } from '../infra/logger';
 import { installSdkLogging } from '../worker/sdk-logging';
-import { findTemporalCli } from '../dev/temporal-cli';
-import { createSlave } from '../worker/slave';
 import { taskRun } from '../workflows/task-run';
-import { median } from './support';
+import { benchStack } from './stack';
+import { loadLine, median, standalone } from './support';
 
 const SIZES: ReadonlyArray<[periods: number, games: number]> = [
   [4, 10],
@@ -40,16 +35,11 @@ function range(periods: number): string {
 
 export async function main(): Promise<void> {
   installSdkLogging(createLogger('bench'), 'ERROR');
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: findTemporalCli() }, searchAttributes: Object.values(searchAttributes), extraArgs: ['--log-level', 'error'] },
-  });
-  const base = loadConfig();
-  const config: Config = { ...base, prefix: `bench${randomBytes(3).toString('hex')}`, jobsDir: resolve(__dirname, 'jobs'), temporalAddress: env.address };
-  const names = new Names(config.prefix);
-  const pool = getMysql(config.mysqlUrl);
-  const slaves = await Promise.all(['b1', 'b2'].map((slave) => createSlave({ config, slave, shutdownGraceSeconds: 1 })));
-  const running = slaves.map((s) => s.run());
+  const stack = await benchStack({ name: 'rerun', temporal: 'memory', config: { jobsDir: resolve(__dirname, 'jobs') } });
+  const { names, config, mysql: pool } = stack;
   try {
+    await stack.startSlaves(['b1', 'b2'], { shutdownGraceSeconds: 1 });
+    const client = await stack.client();
     await migrate(pool, names);
     await pool.query(`CREATE TABLE \`${names.schema('report')}\`.bench_daily (game_id INT UNSIGNED NOT NULL, day DATE NOT NULL, value INT, PRIMARY KEY (game_id, day))`);
     for (let g = 1; g <= Math.max(...SIZES.map(([, games]) => games)); g++) await addGame(pool, names, validateGame({ id: g }));
@@ -57,9 +47,10 @@ export async function main(): Promise<void> {
 
     const [[version]] = (await pool.query('SELECT VERSION() AS v')) as unknown as [[{ v: string }]];
     console.log(`machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, node ${process.version}, MySQL ${version?.v}; Temporal dev server (in memory), 2 slaves in one process`);
+    console.log(`${loadLine()} at start`);
     console.log(`median of ${RUNS} runs per size, after one warm-up rerun\n`);
     const warm = planRerun(config, { job: 'scale', tasks: task, range: range(2), filters: { games: [1] }, parallelism: PARALLELISM, maxPeriods: 400 });
-    await (await startRerun(env.client, config, warm)).result();
+    await (await startRerun(client, config, warm)).result();
     console.log('periods  games  rerun s  ms per period  ms per period×game  plain recompute s  rerun / plain');
     for (const [periods, games] of SIZES) {
       const filters = { games: Array.from({ length: games }, (_, i) => i + 1) };
@@ -68,7 +59,7 @@ export async function main(): Promise<void> {
       for (let i = 0; i < RUNS; i++) {
         const input = planRerun(config, { job: 'scale', tasks: task, range: range(periods), filters, parallelism: PARALLELISM, maxPeriods: 400 });
         let t = Date.now();
-        const result = await (await startRerun(env.client, config, input)).result();
+        const result = await (await startRerun(client, config, input)).result();
         if (!result.ok) throw new Error(`bench rerun failed: ${JSON.stringify(result.periods.find((p) => p.error || p.gamesFailed.length))}`);
         reruns.push(Date.now() - t);
         // The same periods, same parallelism, recomputed with no backup, checks or diff.
@@ -76,7 +67,7 @@ export async function main(): Promise<void> {
         const queue = periodsOf(input.tasks[0]!.range);
         const lane = async (): Promise<void> => {
           for (let period = queue.shift(); period; period = queue.shift()) {
-            await env.client.workflow.execute(taskRun, {
+            await client.workflow.execute(taskRun, {
               workflowId: `${input.rerunId}.plain.${period.key}`,
               taskQueue: names.sharedQueue,
               args: [{ job: 'scale', task: 'daily', period, prefix: config.prefix, filters }],
@@ -94,19 +85,10 @@ export async function main(): Promise<void> {
     }
     console.log('\nTime grows at most linearly: "ms per period" stays flat as periods grow, and games add less than');
     console.log('proportionally (per-period steps dominate at these sizes). "rerun / plain" is what backup, checks and diff cost.');
+    console.log(`${loadLine()} at end`);
   } finally {
-    for (const s of slaves) s.shutdown();
-    await Promise.all(running);
-    for (const layer of LAYERS) await pool.query(`DROP DATABASE IF EXISTS \`${names.schema(layer)}\``);
-    await closeMysql();
-    await closeRedis();
-    await env.teardown();
+    await stack.close();
   }
 }
 
-if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) standalone(main);
