@@ -149,12 +149,11 @@ describe('gflow config set', () => {
 describe('a dead Redis', () => {
   const dead = () => ({ ...env, GFLOW_REDIS_URL: 'redis://127.0.0.1:1' });
 
-  test('is reported in one line and the process exits at once', async () => {
+  // A hang guard: a process waiting on its dead Redis would never exit.
+  test('is reported in one line and the process exits at once', { timeout: 60_000 }, async () => {
     for (const args of [['config', 'get'], ['config', 'get', 'activity.threshold'], ['config', 'set', 'activity.threshold', '5']]) {
-      const started = Date.now();
       const result = await gflow(args, dead());
-      assertOneLine(result, 1, /Redis at redis:\/\/127\.0\.0\.1:1\/? is unreachable/);
-      assert.ok(Date.now() - started < 10_000, `${args.join(' ')} exited after ${Date.now() - started} ms`);
+      assertOneLine(result, 1, /Redis at redis:\/\/127\.0\.0\.1:1\/? is unreachable: connect ECONNREFUSED/);
     }
   });
 
