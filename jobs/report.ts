@@ -53,7 +53,7 @@
  */
 import { dayBounds, dayKeyOf, defineJob, defineTask } from 'gflow';
 import { REPORT_ANALYSES } from './report/analyses';
-import { activeFigures, onlineFigures, payFigures, retentionCells } from './report/compute';
+import { activeDays, activeFigures, cohortDays, onlineFigures, payFigures, retentionCells } from './report/compute';
 import { announce, openGame } from './report/game';
 import { REPORT_MIGRATIONS } from './report/schema';
 import {
@@ -92,9 +92,11 @@ const active = defineTask({
   filters: ['servers', 'channel'],
   mapTask: (ctx) => ctx.assignTask(),
   async execute(item, ctx) {
-    const { store } = await openGame(item, ctx, { segments: true });
+    const { store, zone } = await openGame(item, ctx, { segments: true });
     const day = ctx.period.key;
     const segment = segmentOf(ctx.filters);
+    // A rerun of a period whose activity expired would write zeros over its row: refused, the row kept.
+    await store.assertKept(item.game, activeDays(day), zone);
     const figures = await activeFigures(store, item.game, day, segment);
     if (segment) await writeSegmentActive(ctx.mysql, ctx.names, item.game, day, segmentLabel(segment), figures);
     else await writeActive(ctx.mysql, ctx.names, item.game, day, figures);
@@ -117,8 +119,9 @@ const retention = defineTask({
   filters: [],
   mapTask: (ctx) => ctx.assignTask(),
   async execute(item, ctx) {
-    const { store } = await openGame(item, ctx);
+    const { store, zone } = await openGame(item, ctx);
     const day = ctx.period.key;
+    await store.assertKept(item.game, cohortDays(day), zone);
     const cells = await retentionCells(store, item.game, day);
     await writeRetention(ctx.mysql, ctx.names, item.game, cells);
     await announce(ctx, item.game);
@@ -138,6 +141,8 @@ const online = defineTask({
   async execute(item, ctx) {
     const { store, zone } = await openGame(item, ctx);
     const day = ctx.period.key;
+    // Online buckets are kept a few weeks only (activity.onlineTtlDays): an older day is refused, its row kept.
+    await store.assertKept(item.game, [day], zone, 'online');
     const figures = await onlineFigures(store, item.game, day, zone);
     await writeOnline(ctx.mysql, ctx.names, item.game, day, figures);
     await announce(ctx, item.game);
@@ -175,9 +180,10 @@ const pay = defineTask({
   filters: ['servers', 'channel'],
   mapTask: (ctx) => ctx.assignTask(),
   async execute(item, ctx) {
-    const { store } = await openGame(item, ctx, { segments: true });
+    const { store, zone } = await openGame(item, ctx, { segments: true });
     const day = ctx.period.key;
     const segment = segmentOf(ctx.filters);
+    await store.assertKept(item.game, [day], zone);
     const figures = await payFigures(store, item.game, day, segment);
     if (segment) await writeSegmentPay(ctx.mysql, ctx.names, item.game, day, segmentLabel(segment), figures);
     else await writePay(ctx.mysql, ctx.names, item.game, day, figures);

@@ -38,12 +38,13 @@ import {
   defineAnalysis,
   param,
   ParamError,
+  UserError,
   type ActivityStore,
   type AnalysisContext,
   type SegmentFilter,
   type WholeRange,
 } from 'gflow';
-import { activeFigures, payFigures } from './compute';
+import { activeDays, activeFigures, payFigures } from './compute';
 
 /** The days of a retention curve: d1 … d30. */
 export const CURVE_DAYS = Array.from({ length: 30 }, (_, i) => i + 1);
@@ -63,11 +64,17 @@ const PARAMS = {
 };
 
 /** One game, ready to be counted: its activity store (its own Redis, if it has one) and zone. */
-async function openGame(ctx: AnalysisContext, id: number): Promise<{ store: ActivityStore; zone: string }> {
+async function openGame(ctx: AnalysisContext, id: number, reads: readonly string[]): Promise<{ store: ActivityStore; zone: string }> {
   const game = await ctx.game(id);
   // A game not in the registry would count as all zeros: say so instead.
   if (!game.registered) throw new ParamError('game', `parameter game ${id}: no such game in the games registry`);
-  return { store: await activityStore(ctx, game), zone: game.zone };
+  const store = await activityStore(ctx, game);
+  // So would days whose activity has expired from Redis: the range starts too early.
+  await store.assertKept(id, reads, game.zone).catch((err: unknown) => {
+    // Only the refusal: Redis being down stays an outage, retried.
+    throw err instanceof UserError && !err.retryable ? new ParamError('from', `parameter from: ${err.message}`) : err;
+  });
+  return { store, zone: game.zone };
 }
 
 /** The segment the parameters ask for; `undefined`: the whole game. */
@@ -92,8 +99,9 @@ async function perDay<F extends object>(
   { game, from, to, server, channel }: { readonly game: number; readonly from: string; readonly to: string; readonly server?: WholeRange; readonly channel?: string },
   ctx: AnalysisContext,
   figures: (store: ActivityStore, day: string, segment: SegmentFilter | undefined) => Promise<F>,
+  reads: (day: string) => readonly string[],
 ): Promise<{ days: Array<{ day: string } & F> }> {
-  const { store } = await openGame(ctx, game);
+  const { store } = await openGame(ctx, game, [...reads(from), ...dayRange(from, to)]);
   const segment = segmentOf(server, channel);
   return { days: await eachDay(ctx, dayRange(from, to), async (day) => ({ day, ...(await figures(store, day, segment)) })) };
 }
@@ -107,7 +115,7 @@ export const active = defineAnalysis({
     perDay(params, ctx, async (store, day, segment) => {
       const f = await activeFigures(store, params.game, day, segment);
       return { dau: f.dau, wau: f.wau, mau: f.mau, newUsers: f.newUsers };
-    }),
+    }, activeDays),
 });
 
 export const retention = defineAnalysis({
@@ -117,7 +125,7 @@ export const retention = defineAnalysis({
   days: { from: 'from', to: 'to' },
   cacheSeconds: RETENTION_CACHE_SECONDS,
   async compute({ game, from, to, server, channel }, ctx) {
-    const { store, zone } = await openGame(ctx, game);
+    const { store, zone } = await openGame(ctx, game, dayRange(from, to));
     const segment = segmentOf(server, channel);
     const today = dayKeyOf(Date.now(), zone);
     const cohorts = await eachDay(ctx, dayRange(from, to), async (day) => {
@@ -144,7 +152,7 @@ export const pay = defineAnalysis({
     perDay(params, ctx, async (store, day, segment) => {
       const f = await payFigures(store, params.game, day, segment);
       return { payers: f.payers, revenue: f.revenue, payRate: f.payRate, arpu: f.arpu, arppu: f.arppu };
-    }),
+    }, (day) => [day]),
 });
 
 /** The analyses of the report job, in the order `gflow jobs` lists them. */

@@ -26,6 +26,11 @@ export interface ActiveFigures {
   readonly newUsers: number;
 }
 
+/** The days an active row of `day` reads: its MAU window, the 30 days ending on it. */
+export function activeDays(day: string): string[] {
+  return daysEnding(day, 30);
+}
+
 /**
  * A `report_active` row; with `segment`, the same figures of the users in
  * the segment (store.ts `segmentCount`: seen on one of its servers and/or

@@ -236,6 +236,15 @@ export function ordersKey(names: Names, game: number, month: string): string {
 }
 
 /**
+ * The first day (`YYYYMMDD`, the game's local day) anything of `game` was
+ * written for (`<prefix>:act:{<game>}:since`), kept forever: a day before
+ * it had nobody, a later day without keys expired (store.ts `assertKept`).
+ */
+export function sinceKey(names: Names, game: number): string {
+  return names.gameKey('act', parseGameId(game), 'since');
+}
+
+/**
  * A scratch key for one query's intermediate result of `game`
  * (`<prefix>:tmp:{<game>}:<id>`), deleted by the same script or query: in
  * the game's slot, as the scripts combine it with the game's keys.

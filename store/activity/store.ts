@@ -53,9 +53,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '../../infra/redis';
 import { addDays, dayBounds } from '../../core/day';
-import { usageError } from '../../core/errors';
+import { failure, usageError } from '../../core/errors';
 import type { Names } from '../../core/names';
-import { activitySettings, DAY_KINDS, DayKeys, scratchKey, UNION_FANOUT, UNION_TTL_DAYS, unionSpan, type ActivitySettings, type DayKind, type Representation } from './keys';
+import { activitySettings, DAY_KINDS, DayKeys, scratchKey, sinceKey, UNION_FANOUT, UNION_TTL_DAYS, unionSpan, type ActivitySettings, type DayKind, type Representation } from './keys';
 import { parseSegmentPayField, writeEvents, type WriteSummary } from './writer';
 import { formatAmount, type PlayerEvent } from './events';
 import { describeValue } from '../identifiers';
@@ -446,6 +446,54 @@ export class ActivityStore {
    */
   retention(game: number, cohort: string, days: readonly string[]): Promise<Retention> {
     return this.cohortAgainst(game, cohort, days.map((day) => new DayKeys(this.names, game, day).kind('active')));
+  }
+
+  /**
+   * Refuse to compute from days whose keys have expired: a missing key reads
+   * as nobody, so a rerun of an old period would write zeros over its report
+   * rows (and an analysis answer zeros). A game-day's keys live
+   * `activity.ttlDays` (online buckets `activity.onlineTtlDays`) after their
+   * last write, which is never before the day starts; so only days that
+   * started longer ago than that are looked at, and one of them without its
+   * `active` key (or without any online bucket) is gone, unless it comes
+   * before the first day anything of the game was written for (the writer
+   * keeps that day, keys.ts `sinceKey`): then nobody played yet. Days inside
+   * the window are never refused: there a missing key means nobody played.
+   * 0 (keep forever) refuses nothing, and nor does a game whose first day is
+   * unknown (written before the first day was kept: an older installation).
+   *
+   * @param days the days the computation reads (a day's MAU reads 30).
+   * @param zone the game's zone: where its days start.
+   * @throws UserError (exit 1, not retried) naming the game, the days gone and the setting.
+   * @example
+   * ```ts
+   * await store.assertKept(game, daysEnding(day, 30), zone); // before activeFigures
+   * await store.assertKept(game, [day], zone, 'online'); // before onlineFigures
+   * ```
+   */
+  async assertKept(game: number, days: readonly string[], zone: string, what: 'activity' | 'online' = 'activity', now = Date.now()): Promise<void> {
+    const [setting, ttlDays] = what === 'online' ? ['activity.onlineTtlDays', this.settings.onlineTtlDays] : ['activity.ttlDays', this.settings.ttlDays];
+    if (ttlDays === 0) return;
+    const horizon = now - ttlDays * 86_400_000;
+    const candidates = [...new Set(days)].filter((day) => dayBounds(day, zone).start < horizon).sort();
+    if (candidates.length === 0) return;
+    const since = await this.redis.get(sinceKey(this.names, game));
+    const old = since === null ? [] : candidates.filter((day) => day >= since);
+    if (old.length === 0) return;
+    // One game's keys share a slot: one pipeline, on a cluster too.
+    const pipeline = this.redis.pipeline();
+    for (const day of old) {
+      const keys = new DayKeys(this.names, game, day);
+      if (what === 'online') pipeline.exists(...Array.from({ length: Math.ceil(dayBounds(day, zone).seconds / (this.settings.bucketMinutes * 60)) }, (_, i) => keys.online(i)));
+      else pipeline.exists(keys.kind('active'));
+    }
+    const found = (await execPipeline(pipeline)) as number[];
+    const gone = old.filter((_, i) => Number(found[i]) === 0);
+    if (gone.length === 0) return;
+    const which = gone.length === 1 ? gone[0] : `${gone[0]}..${gone.at(-1)} (${gone.length} days)`;
+    throw failure(
+      `game ${game}: no ${what === 'online' ? 'online buckets' : 'activity'} left in Redis for ${which} (keys are kept ${setting} = ${ttlDays} days after their last write): computing from ${gone.length === 1 ? 'that day' : 'those days'} would count nobody`,
+    );
   }
 
   /**

@@ -46,7 +46,7 @@
 import type { ChainableCommander } from 'ioredis';
 import { isCluster, type Redis } from '../../infra/redis';
 import type { Names } from '../../core/names';
-import { DayKeys, derivedKeysCovering, ordersKey, type ActivitySettings, type Representation } from './keys';
+import { DayKeys, derivedKeysCovering, ordersKey, sinceKey, type ActivitySettings, type Representation } from './keys';
 import type { PlayerEvent } from './events';
 import { execPipeline, LuaScript } from './lua';
 import { OR_BITS, queueBits } from './bit-writes';
@@ -55,19 +55,24 @@ import { ASSIGN_NEW_INDEXES, type KnownIndexes } from './known-indexes';
 import { ASSIGN_CHUNK, ASSIGN_INDEXES, userIndexKey } from './user-index';
 
 /**
- * KEYS[1] the index hash, KEYS[2..] the days' repr keys; ARGV[1] threshold,
- * ARGV[2] TTL seconds (0: none). A day keeps the representation it got first.
+ * KEYS[1] the index hash, KEYS[2] the game's first-day key, KEYS[3..] the
+ * days' repr keys; ARGV[1] threshold, ARGV[2] TTL seconds (0: none), ARGV[3]
+ * the earliest of the days. A day keeps the representation it got first;
+ * the first-day key keeps the earliest day ever written (days compare as
+ * text), without TTL.
  */
 const DECIDE = new LuaScript(`
 local want = 'set'
 if redis.call('HLEN', KEYS[1]) > tonumber(ARGV[1]) then want = 'bitmap' end
+local since = redis.call('GET', KEYS[2])
+if not since or ARGV[3] < since then redis.call('SET', KEYS[2], ARGV[3]) end
 local ttl = tonumber(ARGV[2])
 local out = {}
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local r = redis.call('GET', KEYS[i])
   if not r then r = want; redis.call('SET', KEYS[i], r) end
   if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
-  out[i - 1] = r
+  out[i - 2] = r
 end
 return out
 `);
@@ -273,7 +278,8 @@ export async function writeEvents(
       if (remembered) queueScript(first, ASSIGN_NEW_INDEXES, [indexKey], [remembered.size, ...plan.users.slice(i, i + ASSIGN_CHUNK)]);
       else queueScript(first, ASSIGN_INDEXES, [indexKey], plan.users.slice(i, i + ASSIGN_CHUNK));
     }
-    DECIDE.queue(first, [indexKey, ...plan.days.map((d) => new DayKeys(names, game, d).repr)], [settings.threshold, ttlSeconds(settings.ttlDays)]);
+    const earliest = plan.days.reduce((a, b) => (b < a ? b : a));
+    DECIDE.queue(first, [indexKey, sinceKey(names, game), ...plan.days.map((d) => new DayKeys(names, game, d).repr)], [settings.threshold, ttlSeconds(settings.ttlDays), earliest]);
     plans.push(plan);
   }
   const replies1 = await trip1.exec();

@@ -5,9 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityStore, daysEnding, type DayRef } from '../../store/activity/store';
-import { DayKeys, ordersKey, UNION_TTL_DAYS } from '../../store/activity/keys';
+import { DayKeys, ordersKey, sinceKey, UNION_TTL_DAYS } from '../../store/activity/keys';
 import { payFigures } from '../../jobs/report/compute';
 import { dataWorld, events, snapshot } from '../helpers/data';
+import { isUserError } from '../../core/errors';
 
 const world = dataWorld();
 after(() => world.cleanup());
@@ -210,5 +211,63 @@ describe('pay orders count once per game, on the day of their first arrival', ()
     // Now remembered game-wide: a resend the next day is not counted either.
     await store.write(events([pay(game, 'a', '2026-11-06T10:00:00Z', 'old1', '5')]));
     assert.deepEqual(await store.revenue(game, '20261106'), { amount: '0', units: 0, orders: 0 });
+  });
+});
+
+describe('days whose keys expired are refused, not counted as nobody', () => {
+  // "Now" is 2026-11-30: with ttlDays 400, days that started before 2025-10-26 may be gone; with onlineTtlDays 35, before 2026-10-26.
+  const now = Date.parse('2026-11-30T12:00:00Z');
+  const store = () => new ActivityStore(world.redis, world.names, { ttlDays: 400, onlineTtlDays: 35 });
+
+  test('an old day without keys is gone; written (a late event, a backfill), or inside the window, it is kept', async () => {
+    const game = 41;
+    // The game's first day: its keys are there (written now, with a fresh TTL), and days before it had nobody.
+    await store().write(events([{ game, user: 'first', type: 'login', ts: '2024-06-01T12:00:00Z' }]));
+    await store().assertKept(game, ['20240501', '20240531'], 'UTC', 'activity', now);
+    await assert.rejects(store().assertKept(game, ['20250101'], 'UTC', 'activity', now), (err: unknown) => {
+      assert.ok(isUserError(err) && err.exitCode === 1 && !err.retryable, String(err));
+      assert.equal(err.message, 'game 41: no activity left in Redis for 20250101 (keys are kept activity.ttlDays = 400 days after their last write): computing from that day would count nobody');
+      return true;
+    });
+    await assert.rejects(store().assertKept(game, daysEnding('20251020', 30), 'UTC', 'activity', now), /no activity left in Redis for 20250921\.\.20251020 \(30 days\) .*: computing from those days/);
+    // Inside the window a missing key means nobody played: never refused.
+    await store().assertKept(game, daysEnding('20261129', 30), 'UTC', 'activity', now);
+    await store().write(events([{ game, user: 'late', type: 'login', ts: '2025-01-01T12:00:00Z' }]));
+    await store().assertKept(game, ['20250101'], 'UTC', 'activity', now);
+    await assert.rejects(store().assertKept(game, ['20250101', '20250102'], 'UTC', 'activity', now), /no activity left in Redis for 20250102 \(/, 'only the day still missing');
+    // Kept forever: nothing to refuse.
+    await new ActivityStore(world.redis, world.names, { ttlDays: 0 }).assertKept(game, ['20250301'], 'UTC', 'activity', now);
+    // A game whose first day is unknown (written by a version that did not keep it): nothing refused.
+    await world.redis.del(sinceKey(world.names, game));
+    await store().assertKept(game, ['20250301'], 'UTC', 'activity', now);
+  });
+
+  test("the writer keeps a game's earliest day ever written, whatever order the days come in", async () => {
+    const game = 44;
+    const since = () => world.redis.get(sinceKey(world.names, game));
+    await store().write(events([{ game, user: 'a', type: 'login', ts: '2026-11-10T12:00:00Z' }]));
+    assert.equal(await since(), '20261110');
+    await store().write(events([{ game, user: 'b', type: 'login', ts: '2026-11-12T12:00:00Z' }, { game, user: 'c', type: 'online', ts: '2026-11-08T12:00:00Z' }]));
+    assert.equal(await since(), '20261108');
+    await store().write(events([{ game, user: 'd', type: 'pay', ts: '2026-11-20T12:00:00Z', id: 'o1', amount: '1.00' }]));
+    assert.equal(await since(), '20261108');
+    assert.equal(await world.redis.ttl(sinceKey(world.names, game)), -1, 'kept forever');
+  });
+
+  test("where a day starts is the game's zone's: the same day is inside the window in UTC and not in Pacific/Auckland", async () => {
+    await store().write(events([{ game: 42, user: 'first', type: 'login', ts: '2025-01-01T12:00:00Z' }]));
+    // 400 days after 2025-10-25 18:00 UTC: 2025-10-26 had begun by then in Auckland (UTC+13), not yet in UTC.
+    const edge = Date.parse('2025-10-25T18:00:00Z') + 400 * 86_400_000;
+    await store().assertKept(42, ['20251026'], 'UTC', 'activity', edge);
+    await assert.rejects(store().assertKept(42, ['20251026'], 'Pacific/Auckland', 'activity', edge), /no activity left in Redis for 20251026/);
+  });
+
+  test('online buckets have their own, shorter, window', async () => {
+    const game = 43;
+    await store().write(events([{ game, user: 'first', type: 'login', ts: '2026-09-01T12:00:00Z' }]));
+    await assert.rejects(store().assertKept(game, ['20261020'], 'UTC', 'online', now), /game 43: no online buckets left in Redis for 20261020 \(keys are kept activity\.onlineTtlDays = 35 days/);
+    await store().assertKept(game, ['20261101'], 'UTC', 'online', now);
+    await store().write(events([{ game, user: 'u', type: 'online', ts: '2026-10-20T23:58:00Z' }]));
+    await store().assertKept(game, ['20261020'], 'UTC', 'online', now);
   });
 });

@@ -23,7 +23,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RowDataPacket } from 'mysql2/promise';
-import type { AnalysisAnswer } from '../../core/analysis';
+import { ParamError, type AnalysisAnswer } from '../../core/analysis';
 import { dayKeyOf, dayRange, daysEnding, addDays } from '../../core/day';
 import { UserError } from '../../core/errors';
 import type { MapContext, RunFilters, TaskContext } from '../../core/job';
@@ -34,7 +34,7 @@ import { askInProcess } from '../../worker/ask';
 import { ask, prepareAsk } from '../../client/analyses';
 import { planRerun, startRerun } from '../../client/reruns';
 import { ActivityStore, type SegmentFilter } from '../../store/activity/store';
-import { channelKeyPart, DayKeys } from '../../store/activity/keys';
+import { channelKeyPart, DayKeys, sinceKey } from '../../store/activity/keys';
 import { cachedAnswer } from '../../store/analyses/answers';
 import { gameResolver } from '../../store/games/directory';
 import { migrate } from '../../store/schema/migrations';
@@ -517,5 +517,45 @@ describe('report analyses and segments', () => {
       }),
     );
     assert.ok(found.some((r) => Number(r.dau) > 0), 'the segment has players');
+  });
+  test('a day whose activity (or online buckets) expired is refused, by reruns and analyses alike: its rows stay as they were', async () => {
+    const today = dayKeyOf(Date.now(), 'UTC');
+    // Before the fixture's first day, older than 35 days: no events were ever written there...
+    const [old, oldOnline] = [addDays(today, -500), addDays(FIRST, -5)];
+    // ...but game 1 has been played since 600 days ago, as far as the writer knows: so they expired.
+    const since = await redis().get(sinceKey(names, 1));
+    assert.equal(since, FIRST, "the writer kept the fixture's first day");
+    await redis().set(sinceKey(names, 1), addDays(today, -600));
+    const R = `\`${names.schema('report')}\``;
+    await mysql().query(`REPLACE INTO ${R}.report_active (game_id, day, dau, wau, mau, new_users) VALUES (1, ?, 11, 22, 33, 4)`, [iso(old)]);
+    await mysql().query(`REPLACE INTO ${R}.report_online (game_id, day, pcu, acu, buckets) VALUES (1, ?, 123, 45.5, 288)`, [iso(oldOnline)]);
+    const before = await Promise.all([
+      rows('SELECT * FROM R.report_active WHERE game_id = 1 AND day = ?', [iso(old)]),
+      rows('SELECT * FROM R.report_online WHERE game_id = 1 AND day = ?', [iso(oldOnline)]),
+    ]);
+    for (const task of ['active', 'retention', 'pay']) {
+      await assert.rejects(runTask(task, 1, old), new RegExp(`game 1: no activity left in Redis for ${addDays(old, task === 'retention' ? -30 : task === 'active' ? -29 : 0)}`), task);
+    }
+    await assert.rejects(runTask('online', 1, oldOnline), new RegExp(`game 1: no online buckets left in Redis for ${oldOnline} \\(keys are kept activity\\.onlineTtlDays = 35 days`));
+    assert.deepEqual(
+      await Promise.all([
+        rows('SELECT * FROM R.report_active WHERE game_id = 1 AND day = ?', [iso(old)]),
+        rows('SELECT * FROM R.report_online WHERE game_id = 1 AND day = ?', [iso(oldOnline)]),
+      ]),
+      before,
+      'nothing written over the old rows',
+    );
+    // The days of the fixture are inside the window: computed as ever.
+    await runTask('online', 1, LAST);
+
+    await assert.rejects(compute('active', { game: 1, from: old, to: addDays(old, 6) }), (err: unknown) => {
+      assert.ok(err instanceof ParamError && err.field === 'from', String(err));
+      assert.match(err.message, /^parameter from: game 1: no activity left in Redis for /);
+      return true;
+    });
+
+    // Before the game's first day nobody played: zeros are the truth, not a loss.
+    await redis().set(sinceKey(names, 1), FIRST);
+    assert.deepEqual((await compute('active', { game: 1, from: old, to: old })).result, { days: [{ day: old, dau: 0, wau: 0, mau: 0, newUsers: 0 }] });
   });
 });
