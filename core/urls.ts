@@ -82,7 +82,7 @@ export function checkServerUrl(kind: UrlKind, value: unknown, what: string): str
   return value as string;
 }
 
-/** A Redis URL (`redis://`, `rediss://`, or `redis+cluster://` for a cluster); see the module comment. @throws UserError (exit 2) */
+/** A Redis URL (`redis://`, `rediss://`, or `redis+cluster://`, `rediss+cluster://` for a cluster); see the module comment. @throws UserError (exit 2) */
 export function checkRedisUrl(value: unknown, what = 'Redis URL'): string {
   return checkServerUrl('redis', value, what);
 }

@@ -57,12 +57,29 @@ export class UnreachableError extends UserError {
 
   constructor(service: 'Redis' | 'MySQL', url: string, reason: string, cause?: unknown) {
     // A TLS server whose certificate chain Node does not trust (a private CA, most often): say how to trust it.
-    const hint = /certificate/i.test(reason) ? ' (a private CA? give Node its certificate: NODE_EXTRA_CA_CERTS=/path/to/ca.pem)' : '';
+    // Not for a certificate that is expired or made out to another host: trusting a CA mends neither.
+    const hint = isUntrustedChain(reason, cause) ? ' (a private CA? give Node its certificate: NODE_EXTRA_CA_CERTS=/path/to/ca.pem)' : '';
     super(`${service} at ${redact(url)} is unreachable: ${reason}${hint}`, { exitCode: 1, cause, retryable: true });
     this.name = 'UnreachableError';
     this.url = redact(url);
     this.code = (cause as { code?: unknown } | undefined)?.code === undefined ? undefined : String((cause as { code: unknown }).code);
   }
+}
+
+/** Node's TLS verdicts that a CA this process does not know signed the chain. */
+const UNTRUSTED_CHAIN: ReadonlySet<string> = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/** Whether the failure is a certificate chain no trusted CA signed: by the error's code, or its words where only they reached us. */
+function isUntrustedChain(reason: string, cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return UNTRUSTED_CHAIN.has(code);
+  return /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate/i.test(reason);
 }
 
 /** Socket-level failures: the server is not there (or went away), as opposed to an answer that is an error. */
@@ -223,8 +240,8 @@ class GflowCluster extends Cluster {
       // CLUSTER SLOTS on a node that accepts but never answers fails after this, and the next seed is asked.
       slotsRefreshTimeout: 2000,
       clusterRetryStrategy: () => (this.failFast || ++this.attempts > RETRIES_PER_COMMAND ? null : Math.min(this.attempts * 100, MAX_RECONNECT_DELAY_MS)),
-      // Over TLS, nodes are dialled by the names written (no lookup to an address first), so a
-      // certificate made out to a host name verifies; what ioredis and AWS advise for TLS clusters.
+      // Over TLS, nodes are dialled by the names they are known by (the seeds by those written, no lookup to
+      // an address first), so a certificate made out to a host name verifies; what ioredis and AWS advise.
       ...(tls && { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) }),
       redisOptions: {
         ...(tls && { tls: {} }),

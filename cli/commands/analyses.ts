@@ -64,7 +64,9 @@ Answers served from the cache compute nothing and are not recorded.`)
           r.error === undefined ? '-' : shortened(r.error),
         ]),
       );
-      if (rows.length === filter.limit) print(`(the ${rows.length} newest; --limit for more)`);
+      if (rows.length === filter.limit) {
+        print(filter.limit < ledger().MAX_ANALYSIS_LIST ? `(the ${rows.length} newest; --limit for more)` : `(the ${rows.length} newest, the most one listing shows: narrow it with --job, --analysis or --outcome)`);
+      }
     });
   command
     .command('prune')

@@ -24,7 +24,7 @@ Examples:
     .command('add <id>')
     .description('register a game (enabled)')
     .option('--name <name>', 'display name (default: "game <id>")')
-    .option('--redis <url>', "the game's own Redis (default: the configured one)")
+    .option('--redis <url>', "the game's own Redis: redis://, rediss:// (TLS), or a cluster's seeds, redis+cluster://host:port,host:port (rediss+cluster:// with TLS); default: the configured one")
     .option('--mysql <url>', "the game's own MySQL (default: the configured one)")
     .option('--tz <zone>', 'IANA time zone of its days (default: the configured one)')
     .addHelpText('after', `

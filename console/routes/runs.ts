@@ -49,9 +49,13 @@ export function runsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
     const task = ctx.tasks(job, [request.params.task])[0]!;
     const runs = await listRuns(ctx.mysql, names, { job, task: task.name, periodKey: period, limit: 200 });
     const wanted = request.query.workflowId;
-    // The cell's run: the latest over whole games (a segment's run, -s / -c, does not decide the cell).
-    const run = (wanted === undefined ? undefined : runs.find((r) => r.workflowId === wanted)) ?? runs.find((r) => r.segment === undefined) ?? runs[0];
-    if (!run) throw new ApiError(404, `no run of ${job}.${task.name} for period ${period} in the ledger`, 'period');
+    // The cell's run: the latest over whole games (a segment's run, -s / -c, does not decide the cell, as the matrix shows).
+    const run = wanted === undefined ? runs.find((r) => r.segment === undefined) : runs.find((r) => r.workflowId === wanted);
+    if (!run) {
+      const segments = runs.filter((r) => r.segment !== undefined);
+      const only = wanted === undefined && segments.length > 0 ? ` over whole games (only runs of a segment: ${segments.map((r) => `${r.workflowId} ${r.segment}`).join('; ')})` : '';
+      throw new ApiError(404, `no run of ${job}.${task.name} for period ${period}${wanted === undefined ? '' : ` with id ${wanted}`}${only} in the ledger`, 'period');
+    }
     return {
       ...(await runDetail(ctx, run)),
       earlier: runs.filter((r) => r.id !== run.id).map((r) => ({ id: r.id, workflowId: r.workflowId, origin: r.origin, outcome: r.outcome, startedAt: r.startedAt, ...(r.segment && { segment: r.segment }) })),

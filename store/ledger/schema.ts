@@ -131,9 +131,9 @@ export const LEDGER_MIGRATIONS = [
       return [
         ...ddlUnlessPresent(n.schema('meta'), 'ledger_runs', { column: 'segment' }, `ALTER TABLE ${t.runs} ADD COLUMN segment VARCHAR(100) NULL AFTER rerun_id`),
         `UPDATE ${t.runs} r JOIN ${t.reruns} x ON x.rerun_id = r.rerun_id
-           SET r.segment = CONCAT_WS(' ',
-             IF(${has('servers')}, CONCAT('-s ', ${value('servers.from')}, IF(${value('servers.from')} = ${value('servers.to')}, '', CONCAT(',', ${value('servers.to')}))), NULL),
-             IF(${has('channel')}, CONCAT('-c ', ${value('channel')}), NULL))
+           SET r.segment = NULLIF(CONCAT_WS(' ',
+             IF(${has('servers')} AND JSON_TYPE(JSON_EXTRACT(x.filters, '$.servers')) = 'OBJECT', CONCAT('-s ', ${value('servers.from')}, IF(${value('servers.from')} = ${value('servers.to')}, '', CONCAT(',', ${value('servers.to')}))), NULL),
+             IF(${has('channel')} AND JSON_TYPE(JSON_EXTRACT(x.filters, '$.channel')) = 'STRING', CONCAT('-c ', ${value('channel')}), NULL)), '')
          WHERE r.segment IS NULL AND JSON_VALID(x.filters) AND (${has('servers')} OR ${has('channel')})`,
       ];
     },

@@ -34,9 +34,8 @@ export type SchemaPart = { readonly column: string } | { readonly index: string 
 /**
  * Statements that run `ddl` on `schema`.`table` only when `part` is not there
  * yet, so a migration stays re-runnable on MySQL and MariaDB alike (MySQL has
- * neither ADD COLUMN IF NOT EXISTS nor ADD KEY IF NOT EXISTS). `schema` and
- * `table` are checked names (they come from `Names` and `sqlId`): they appear
- * here as string literals.
+ * neither ADD COLUMN IF NOT EXISTS nor ADD KEY IF NOT EXISTS). The names
+ * appear in string literals, so anything but a plain name is refused.
  *
  * @example
  * ```ts
@@ -44,6 +43,10 @@ export type SchemaPart = { readonly column: string } | { readonly index: string 
  * ```
  */
 export function ddlUnlessPresent(schema: string, table: string, part: SchemaPart, ddl: string): string[] {
+  // They stand in string literals below: plain names only, whoever the caller.
+  for (const name of [schema, table, 'column' in part ? part.column : part.index]) {
+    if (!/^[A-Za-z0-9_$]{1,64}$/.test(name)) throw new Error(`ddlUnlessPresent: ${JSON.stringify(name)} is not a plain SQL name`);
+  }
   const probe =
     'column' in part
       ? `SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '${schema}' AND TABLE_NAME = '${table}' AND COLUMN_NAME = '${part.column}'`

@@ -26,6 +26,7 @@ import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
 import { addGame, validateGame } from '../../store/games/registry';
 import { migrate } from '../../store/schema/migrations';
+import { closeRun, openRun } from '../../store/ledger/runs';
 import { taskRun } from '../../workflows/task-run';
 import { startConsole, type RunningConsole } from '../../console/server';
 import { withSlaves } from '../helpers/slaves';
@@ -284,6 +285,35 @@ describe('the console', { timeout: 600_000 }, () => {
     assert.equal(retention.split('\r\n')[0], 'game_id,game,cohort_day,new_users,d1,d2,d3,d7,d14,d30');
     assert.equal(retention.trim().split('\r\n').length - 1, 14);
     await page.close();
+  });
+
+  test("a period's run detail is the cell's run, over whole games: a segment's later run is among the earlier ones, never the cell's", async () => {
+    const opening = (day: string, suffix: string, segment?: string) => ({
+      workflowId: `${stack.names.prefix}.fx.daily.${day}.${suffix}`,
+      temporalRunId: suffix,
+      job: 'fx',
+      task: 'daily',
+      period: parsePeriodKey('day', day, 'UTC'),
+      origin: 'rerun' as const,
+      ...(segment && { segment }),
+      startedAt: Date.now(),
+    });
+    const record = async (day: string, suffix: string, outcome: 'ok' | 'failed', segment?: string) =>
+      closeRun(mysql(), stack.names, await openRun(mysql(), stack.names, opening(day, suffix, segment)), { outcome, finishedAt: Date.now(), items: [] });
+    await record('20260920', 'whole', 'ok');
+    await record('20260920', 'ads', 'failed', '-c ads');
+    await record('20260921', 'ads', 'ok', '-c ads');
+    const detail = async (day: string) => {
+      const res = await fetch(new URL(`/api/jobs/fx/tasks/daily/periods/${day}/run`, consoleServer.url));
+      return { status: res.status, body: (await res.json()) as { run?: { workflowId: string }; earlier?: Array<{ workflowId: string; segment?: string }>; error?: string } };
+    };
+    const both = await detail('20260920');
+    assert.equal(both.status, 200, JSON.stringify(both.body));
+    assert.equal(both.body.run?.workflowId, opening('20260920', 'whole').workflowId);
+    assert.deepEqual(both.body.earlier?.map((e) => [e.workflowId, e.segment]), [[opening('20260920', 'ads').workflowId, '-c ads']]);
+    const segmentOnly = await detail('20260921');
+    assert.equal(segmentOnly.status, 404);
+    assert.match(segmentOnly.body.error ?? '', /no run of fx\.daily for period 20260921 over whole games \(only runs of a segment: .*ads -c ads\)/);
   });
 
   test('no page ran script from data: no dialog opened, no page error', () => {

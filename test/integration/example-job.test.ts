@@ -25,6 +25,7 @@ import { getRedis } from '../../infra/redis';
 import type { RerunResult } from '../../workflows/rerun';
 import { deleteKeys } from '../helpers/data';
 import { withSlaves } from '../helpers/slaves';
+import { until } from '../helpers/until';
 import { startStack, stopStack, type TestStack } from '../helpers/stack';
 
 const EXAMPLES = resolve(__dirname, '../../jobs/examples');
@@ -142,11 +143,7 @@ describe('the channels example job', () => {
     await withSlaves(config, ['s1'], async () => {
       try {
         await control.start('channels', tally, { now: true });
-        const until = Date.now() + 45_000;
-        while (!(await drained())) {
-          assert.ok(Date.now() < until, 'tally did not drain the stream within 45 s');
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await until('tally to drain the stream', async () => ((await drained()) ? true : undefined), { seconds: 45, everyMs: 200 });
       } finally {
         await control.stop('channels', tally);
       }

@@ -16,6 +16,8 @@ import { Names } from '../../core/names';
 import { sqlId } from '../../store/identifiers';
 import { appliedJobMigrations, appliedMigrations, LAYERS, migrate, MIGRATIONS } from '../../store/schema/migrations';
 import { loadJobs } from '../../infra/jobs';
+import { isMissingSchema } from '../../infra/sql-errors';
+import { periodSucceeded } from '../../store/ledger/runs';
 import { closeMysql, getMysql } from '../../infra/mysql';
 import { gflow } from '../helpers/cli';
 import { cliEnv, FIXTURE_JOBS, testConfig } from '../helpers/temporal';
@@ -112,6 +114,23 @@ function legacyReportMigrations(n: Names): Array<[version: string, description: 
         arpu DECIMAL(19,4) NULL, arppu DECIMAL(19,4) NULL, PRIMARY KEY (game_id, day), KEY day (day)) ${TABLE}`],
   ];
 }
+
+describe('an upgrade that adds a column, before gflow db migrate', () => {
+  test('the code reading it fails naming the fix, not retried; migrate adds the column and it reads again', async () => {
+    const { names } = fresh();
+    await migrate(pool(), names);
+    // The state before 0013: no segment column, the version not applied.
+    await pool().query(`ALTER TABLE ${sqlId(names.schema('meta'), 'ledger_runs')} DROP COLUMN segment`);
+    await pool().query(`DELETE FROM ${sqlId(names.schema('meta'), 'schema_migrations')} WHERE version = '0013_ledger_runs_segment'`);
+    await assert.rejects(periodSucceeded(pool(), names, 'x', 'y', '20261101'), (err: unknown) => {
+      assert.equal((err as { errno?: number }).errno, 1054, String(err));
+      assert.ok(isMissingSchema(err), 'what the CLI and activities turn into "run gflow db migrate", not retried');
+      return true;
+    });
+    assert.deepEqual((await migrate(pool(), names)).applied, ['0013_ledger_runs_segment']);
+    assert.equal(await periodSucceeded(pool(), names, 'x', 'y', '20261101'), false);
+  });
+});
 
 describe('an installation migrated before jobs declared their tables', () => {
   test('upgrades without error or data loss, and the CLI then finds it up to date', async () => {

@@ -133,6 +133,7 @@ describe('the matrix and retry', { timeout: 400_000 }, () => {
       ['{"servers":{"from":3,"to":5},"channel":"ads"}', '-s 3,5 -c ads'],
       ['{"servers":{"from":7,"to":7}}', '-s 7'],
       ['{"games":[1,2]}', ''],
+      ['{"servers":null,"channel":null}', ''],
     ];
     for (const [i, [filters]] of rows.entries()) {
       const rerunId = `${stack.names.prefix}.backfill-${i}`;
