@@ -42,6 +42,7 @@ export function cliContext(command: Command): CliContext {
 interface LazyModules {
   '@temporalio/client': typeof import('@temporalio/client');
   'client/analyses': typeof import('../client/analyses');
+  'client/analysis-history': typeof import('../client/analysis-history');
   'client/connect': typeof import('../client/connect');
   'client/control': typeof import('../client/control');
   'client/dry-run': typeof import('../client/dry-run');
@@ -51,7 +52,6 @@ interface LazyModules {
   'client/restore': typeof import('../client/restore');
   'client/status': typeof import('../client/status');
   'console/server': typeof import('../console/server');
-  'core/analysis': typeof import('../core/analysis');
   'core/matrix': typeof import('../core/matrix');
   'core/names': typeof import('../core/names');
   'dev/embedded': typeof import('../dev/embedded');

@@ -3,6 +3,7 @@
  * 4xx status for what the caller can fix (the same one-line messages the
  * CLI prints), 503 for a service that is down, 500 for a bug.
  */
+import { ParamError } from '../core/analysis';
 import { isUserError, messageOf } from '../core/errors';
 import { UnreachableError } from '../infra/redis';
 import { isMissingSchema } from '../infra/sql-errors';
@@ -51,6 +52,8 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: 'the body is too large', field: null }, bug: false };
   if (err instanceof UnreachableError) return { status: 503, body: { error: err.message, field: null }, bug: false };
+  // A refused parameter names its field (core/analysis ParamError), wherever it was refused.
+  if (err instanceof ParamError) return { status: 400, body: { error: err.message, field: err.field }, bug: false };
   if (isUserError(err)) return { status: err.exitCode === 2 ? 400 : 409, body: { error: err.message, field: null }, bug: false };
   if (isMissingSchema(err)) return { status: 503, body: { error: `${messageOf(err)}: run gflow db migrate`, field: null }, bug: false };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, body: { error: messageOf(err), field: null }, bug: false };

@@ -5,9 +5,8 @@
  * `gflow analyses prune` for the finished ones, which nothing else deletes.
  */
 import { Command } from 'commander';
-import { usageError } from '../../core/errors';
-import { badValue, parseAge, parseWholeNumber } from '../../core/parse';
-import type { AnalysisListFilter, LedgerAnalysis } from '../../store/ledger/analyses';
+import { parseAge } from '../../core/parse';
+import type { LedgerAnalysis } from '../../store/ledger/analyses';
 import { cliContext, lazyImport, print, printJson, printTable } from '../context';
 
 interface ListOptions {
@@ -21,9 +20,8 @@ interface ListOptions {
 /** Characters of an error, and of the parameters, a table row shows: the rest is in --json. */
 const SHOWN_TEXT = 60;
 
-// The ledger store and core/analysis load the MySQL driver and luxon: loaded when an action runs, so that `gflow help analyses` loads neither.
+// The ledger store loads the MySQL driver: loaded when an action runs, so that `gflow help analyses` does not.
 const ledger = () => lazyImport('store/ledger/analyses');
-const analysisNames = () => lazyImport('core/analysis');
 
 export function analysesCommand(): Command {
   const command = new Command('analyses')
@@ -43,7 +41,7 @@ Examples:
 Answers served from the cache compute nothing and are not recorded.`)
     .action(async function (this: Command, options: ListOptions) {
       // Every refusal before anything connects.
-      const filter = listFilter(options);
+      const filter = lazyImport('client/analysis-history').analysisListFilter(options, (field) => `--${field}`);
       const { config } = cliContext(this);
       const { Names } = lazyImport('core/names');
       const rows = await ledger().listAnalyses(lazyImport('infra/mysql').getMysql(config.mysqlUrl), new Names(config.prefix), filter);
@@ -92,21 +90,6 @@ large ledger is not locked for long.`)
       if (result.stillRunning > 0) print(`not deleted, still running: ${result.stillRunning} (gflow analyses --outcome running lists them)`);
     });
   return command;
-}
-
-/** The options as a filter for the ledger; a refused value is one line (exit 2). */
-function listFilter(options: ListOptions): AnalysisListFilter & { limit: number } {
-  const { isAnalysisOutcome, MAX_ANALYSIS_LIST, DEFAULT_ANALYSIS_LIST } = ledger();
-  const limit = options.limit === undefined ? DEFAULT_ANALYSIS_LIST : parseWholeNumber(options.limit, '--limit', { min: 1, max: MAX_ANALYSIS_LIST });
-  if (options.outcome !== undefined && !isAnalysisOutcome(options.outcome)) throw badValue('--outcome', options.outcome, 'running, ok or failed');
-  // `report.retention`, as gflow ask and this list name it, is the job's analysis; `retention` alone is any job's.
-  const named = options.analysis?.includes('.') ? analysisNames().splitAnalysisName(options.analysis) : undefined;
-  if (named && options.job !== undefined && named.job !== options.job) {
-    throw usageError(`--analysis ${options.analysis} is an analysis of job ${named.job}, and --job says ${options.job}: give one of them, or the same job`);
-  }
-  const job = named?.job ?? options.job;
-  const analysis = named?.analysis ?? options.analysis;
-  return { ...(job !== undefined && { job }), ...(analysis !== undefined && { analysis }), ...(options.outcome !== undefined && { outcome: options.outcome }), limit };
 }
 
 /** `game=7,from=20261101,to=20261115,server=3-5`: the parameters as the request's id shows them. */

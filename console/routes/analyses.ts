@@ -19,16 +19,16 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { answerOf, ask, prepareAsk, type AskDependencies, type AskState, type PreparedAsk } from '../../client/analyses';
-import { ParamError, splitAnalysisName } from '../../core/analysis';
-import { badValue, parseWholeNumber } from '../../core/parse';
+import { analysisListFilter, type RawAnalysisListFilter } from '../../client/analysis-history';
+import { ParamError } from '../../core/analysis';
 import { getRedis } from '../../infra/redis';
 import { startedBy } from '../../infra/who';
 import { cachedAnswer } from '../../store/analyses/answers';
 import { dataSettings } from '../../store/config/runtime-config';
-import { DEFAULT_ANALYSIS_LIST, isAnalysisOutcome, listAnalyses, MAX_ANALYSIS_LIST, type AnalysisListFilter } from '../../store/ledger/analyses';
+import { listAnalyses } from '../../store/ledger/analyses';
 import type { analysisRun } from '../../workflows/analysis';
 import type { ConsoleContext } from '../context';
-import { about, ApiError } from '../errors';
+import { ApiError } from '../errors';
 
 /**
  * How long `"wait": true` holds the request: past it the answer is 202 and
@@ -78,7 +78,7 @@ export function analysesRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
     };
   });
 
-  app.get<{ Querystring: RecentQuery }>(
+  app.get<{ Querystring: RawAnalysisListFilter }>(
     '/api/analyses/recent',
     {
       schema: {
@@ -90,7 +90,8 @@ export function analysesRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
       },
     },
     async (request) => {
-      const computations = await listAnalyses(ctx.mysql, ctx.names, await recentFilter(request.query));
+      // By the rules `gflow analyses` applies to its options; a refused value is a 400 naming its field (errors.ts).
+      const computations = await listAnalyses(ctx.mysql, ctx.names, analysisListFilter(request.query, (field) => field));
       const links = ctx.links();
       return { computations: computations.map((c) => ({ ...c, links: { workflow: links.workflow(c.workflowId) } })) };
     },
@@ -161,30 +162,3 @@ async function waitFor(client: Client, id: string, reply: FastifyReply): Promise
   }
 }
 
-/** The recent computations' query; an empty value (`?job=`, as a form sends it) is no filter. */
-interface RecentQuery {
-  readonly job?: string;
-  readonly analysis?: string;
-  readonly outcome?: string;
-  readonly limit?: string;
-}
-
-/**
- * The query as the ledger's filter, by the rules `gflow analyses` applies to
- * its options: `analysis` is `retention` (any job's) or `report.retention`;
- * a refused value is a 400 naming its field.
- */
-async function recentFilter(query: RecentQuery): Promise<AnalysisListFilter> {
-  const given = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
-  const [job, analysis, outcome, limit] = [given(query.job), given(query.analysis), given(query.outcome), given(query.limit)];
-  if (outcome !== undefined && !isAnalysisOutcome(outcome)) throw new ApiError(400, badValue('outcome', outcome, 'running, ok or failed').message, 'outcome');
-  const named = analysis?.includes('.') ? splitAnalysisName(analysis) : undefined;
-  if (named && job !== undefined && named.job !== job) throw new ApiError(400, `analysis ${analysis} is an analysis of job ${named.job}, and job says ${job}`, 'analysis');
-  const [ofJob, name] = [named?.job ?? job, named?.analysis ?? analysis];
-  return {
-    ...(ofJob !== undefined && { job: ofJob }),
-    ...(name !== undefined && { analysis: name }),
-    ...(outcome !== undefined && { outcome }),
-    limit: limit === undefined ? DEFAULT_ANALYSIS_LIST : await about('limit', () => parseWholeNumber(limit, 'limit', { min: 1, max: MAX_ANALYSIS_LIST })),
-  };
-}
