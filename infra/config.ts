@@ -133,10 +133,11 @@ export const SETTINGS: readonly Setting[] = [
   runtime('ingest.group', { default: 'gflow', help: 'consumer group of the collectors', check: keyPart }),
   runtime('ingest.batchSize', { default: '1000', help: 'stream messages per batch', check: wholeText(1, 100_000) }),
   runtime('ingest.minIdleSeconds', { default: '60', help: 'pending messages idle this long are re-claimed', check: wholeText(1, 86_400) }),
+  runtime('ingest.keepHours', { default: '24', help: 'hours the event stream keeps what every consumer group has read, for a group created later (a job started after the collectors) to read; 0: trimmed as soon as read', check: wholeText(0, 8760) }),
   runtime('analyses.maxDays', { default: '92', help: 'the longest day range an analysis may be asked for, unless it sets its own', check: wholeText(1, 3660) }),
   runtime('analyses.cacheSeconds', { default: '3600', help: 'how long an answer is served from the cache, unless the analysis sets its own', check: wholeText(1, 30 * 86_400) }),
   runtime('analyses.claimSeconds', { default: '30', help: 'a stream request read by a slave and not answered this long is re-claimed by another', check: wholeText(1, 86_400) }),
-  runtime('analyses.maxDeliveries', { default: '5', help: 'deliveries a stream request may fail (an outage aside) before it is given up: an error reply on its list, else the rejected stream; acknowledged', check: wholeText(1, 1000) }),
+  runtime('analyses.maxFailures', { default: '5', help: 'times a stream request may fail for a reason of its own (an outage is none, nor a re-claim while it computes) before it is given up: an error reply on its list, else the rejected stream; acknowledged', check: wholeText(1, 1000) }),
 ];
 
 export const FILE_SETTINGS: readonly FileSetting[] = SETTINGS.filter((s): s is FileSetting => s.home === 'file');

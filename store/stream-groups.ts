@@ -120,7 +120,23 @@ export async function consumedBelow(redis: Redis, key: string): Promise<string |
   return least;
 }
 
+/** Entries one XTRIM frees at most (~1-2 ms of Redis): a backlog read at last is freed in steps, never in one long command. */
+const TRIM_STEP = 100_000;
+
 export interface TrimOptions {
+  /**
+   * Keep what was added in the last `keepMs` even once every group has read
+   * it, so that a group created later (a job started after the collectors)
+   * still finds the recent entries. Entry ids are their arrival times.
+   * @defaultValue 0: trimmed as soon as every group has read it
+   * @example trimConsumed(redis, key, { keepMs: 24 * 3_600_000 })
+   */
+  readonly keepMs?: number;
+  /**
+   * Entries one XTRIM frees at most, in an approximate trim.
+   * @defaultValue 100,000 (about 1-2 ms of Redis each)
+   */
+  readonly step?: number;
   /**
    * Trim to the exact entry instead of whole radix-tree nodes (`MINID =`
    * rather than `~`): precise, at the cost of re-writing the first node
@@ -140,13 +156,21 @@ export interface TrimOptions {
  * goes): call it every few seconds, not per batch.
  * @returns the number of entries removed.
  */
-export async function trimConsumed(redis: Redis, key: string, options: TrimOptions = {}): Promise<number> {
-  const below = await consumedBelow(redis, key);
-  if (below === undefined) return 0;
-  // `~` with LIMIT 0: whole nodes, however many. Redis's default LIMIT (100 nodes) would free at most
-  // ~10,000 entries per call, less than a busy stream gains between two trims.
-  const removed = options.exact ? await redis.call('XTRIM', key, 'MINID', '=', below) : await redis.call('XTRIM', key, 'MINID', '~', below, 'LIMIT', 0);
-  return Number(removed);
+export async function trimConsumed(redis: Redis, key: string, options: TrimOptions = {}, now = Date.now()): Promise<number> {
+  const consumed = await consumedBelow(redis, key);
+  if (consumed === undefined) return 0;
+  const kept = options.keepMs ? `${Math.max(0, Math.floor(now - options.keepMs))}-0` : undefined;
+  const below = kept !== undefined && compareStreamIds(kept, consumed) < 0 ? kept : consumed;
+  if (options.exact) return Number(await redis.call('XTRIM', key, 'MINID', '=', below));
+  // `~`: whole nodes only, cheap. In steps of TRIM_STEP (Redis's default LIMIT, 100 nodes, would free
+  // less than a busy stream gains between two trims; none, LIMIT 0, could block Redis for a backlog of millions).
+  const limit = options.step ?? TRIM_STEP;
+  let removed = 0;
+  for (;;) {
+    const freed = Number(await redis.call('XTRIM', key, 'MINID', '~', below, 'LIMIT', limit));
+    removed += freed;
+    if (freed < limit) return removed;
+  }
 }
 
 /** A flat `name value name value …` reply (XINFO) as a map. */

@@ -19,31 +19,46 @@
  * and tries again; what it had read stays pending and is re-claimed.
  *
  * One entry failing for a reason of its own (a poison request: a cache
- * entry that is not an answer, a payload Temporal refuses) does not hold up
- * the others: each entry is handled on its own, and a failed one stays
- * pending, to be re-claimed. Once it has failed on `analyses.maxDeliveries`
- * deliveries (XPENDING's count), it is given up: an error reply
- * `could not be answered after N attempts: <last error>` on its reply list,
+ * entry that is not an answer, a payload Temporal refuses, a reply key the
+ * ACL refuses) does not hold up the others: each entry is handled on its
+ * own, and a failed one stays pending, to be re-claimed. Its failures are
+ * counted, not its deliveries: a re-claim while its analysis computes, or
+ * one after an outage, is none. Once it has failed `analyses.maxFailures`
+ * times, it is given up: an error reply
+ * `could not be answered after N failures: <last error>` on its reply list,
  * or, if that list takes none, a copy on the rejected stream; acknowledged
- * either way, and logged. An outage (Redis or Temporal down: see
- * {@link isOutage}) gives no entry up: the consumer backs off instead.
+ * either way, and logged. An outage (Redis or Temporal down:
+ * infra/outage.ts) gives no entry up: the consumer backs off instead.
  *
  * Every re-claim round also trims the stream of what every consumer group
  * has acknowledged (store/stream-groups.ts): front ends XADD without MAXLEN.
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ParamError } from '../core/analysis';
 import { isUserError, messageOf } from '../core/errors';
 import type { Names } from '../core/names';
 import type { Config } from '../infra/config';
 import type { JobRegistry } from '../infra/jobs';
 import type { Logger } from '../infra/logger';
-import { NETWORK_ERROR_CODES, type Redis } from '../infra/redis';
+import { OutageError, outageOf } from '../infra/outage';
+import type { Redis } from '../infra/redis';
 import { askForReply, prepareAsk, type PreparedAsk } from '../client/analyses';
 import { cachedAnswer } from '../store/analyses/answers';
-import { answerRequest, giveUpRequest, isAnswered, readRequest, rejectedRequestStream, rejectRequest, REQUEST_GROUP, requestStream } from '../store/analyses/requests';
+import {
+  answerRequest,
+  countFailure,
+  forgetFailures,
+  giveUpRequest,
+  isAnswered,
+  pruneFailures,
+  readRequest,
+  rejectedRequestStream,
+  rejectRequest,
+  REQUEST_GROUP,
+  requestStream,
+} from '../store/analyses/requests';
 import { dataSettings } from '../store/config/runtime-config';
 import { ensureGroup, pruneConsumers, trimConsumed } from '../store/stream-groups';
 
@@ -170,69 +185,119 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
   /**
    * One after the other, each on its own: one that fails stays pending (to
    * be re-claimed after `analyses.claimSeconds`, or given up: see
-   * {@link failedDelivery}) and the next is handled. Two cases stop the
-   * round and make the loop back off, the rest left pending:
-   * - an outage ({@link isOutage}: Redis or Temporal down), at once: the
-   *   next entries would fail alike, and hammering a server on its way
-   *   back helps nobody; an outage never gives an entry up;
-   * - every entry of the round failed, at the end: an outage that does not
-   *   say so looks like that. A lone poison entry pays half a second.
-   * On a stop, the rest stay pending (another slave re-claims them).
+   * {@link failedOnce}) and the next is handled. What an outage
+   * (infra/outage.ts) does depends on how far it reaches:
+   * - the whole service (Redis or Temporal down): no failure of the
+   *   entry's; the round stops at once and the loop backs off, the rest
+   *   left pending: the next entries would fail alike, and hammering a
+   *   server on its way back helps nobody;
+   * - perhaps one slot of a Redis Cluster (CLUSTERDOWN, TRYAGAIN): the
+   *   round goes on, as the next entries' keys may be in slots that serve.
+   *   At its end, if no entry of the round was handled, it may be the whole
+   *   cluster: nothing counted, the loop backs off. If another was, the
+   *   cluster serves and only this entry's slot does not: that counts as
+   *   the entry's own failure. So an entry whose slot stays down is given
+   *   up after `analyses.maxFailures` such rounds (a re-claim apart each:
+   *   minutes by default, longer than a failover or a slot's migration
+   *   takes) rather than tried for ever; alone in its rounds, it is tried
+   *   every `claimSeconds` and holds up nobody. (Each such round counts,
+   *   not N in a row: no state to keep beyond the failure count.)
+   * Every entry of the round failed: the loop backs off too, at the end (an
+   * outage that does not say so looks like that; a lone poison entry pays
+   * half a second). On a stop, the rest stay pending (another slave
+   * re-claims them). Re-claimed entries handled after all lose the
+   * failures counted against them.
    */
   async function handleAll(entries: readonly Entry[], reclaimed: boolean): Promise<void> {
+    const handled: string[] = [];
+    const slotBound: Array<{ entry: Entry; err: unknown }> = [];
     let failed = 0;
     let last: unknown;
     for (const entry of entries) {
       if (stopping.signal.aborted) return;
       try {
         await handle(entry, reclaimed);
+        handled.push(entry[0]);
       } catch (err) {
         // A stop aborts the Temporal call in flight: not the entry's failure.
         if (stopping.signal.aborted) return;
-        if (isOutage(err)) throw err;
+        const outage = outageOf(err);
+        if (outage === 'service') throw err;
+        if (outage === 'slot') {
+          slotBound.push({ entry, err });
+          continue;
+        }
         failed++;
         last = err;
-        await failedDelivery(entry, err);
+        await failedOnce(entry, err);
       }
     }
-    if (failed > 0 && failed === entries.length) throw new RoundFailed(failed, last);
+    if (slotBound.length > 0) {
+      if (handled.length === 0) throw slotBound[0]!.err;
+      for (const { entry, err } of slotBound) await failedOnce(entry, err);
+    }
+    if (reclaimed) await forgetFailures(redis, names, handled);
+    if (failed > 0 && handled.length === 0) throw new RoundFailed(failed, last);
   }
 
   /**
-   * Entry `id` failed with `err`, not for an outage: while its deliveries
-   * (XPENDING's count: the read, then each re-claim) are fewer than
-   * `analyses.maxDeliveries`, it stays pending, to be tried again at the
-   * next re-claim; then it is given up (store/analyses/requests.ts
-   * `giveUpRequest`: an error reply, or the rejected stream; acknowledged).
+   * Entry `id` failed with `err`, for a reason of its own: one more failure
+   * counted (store/analyses/requests.ts `countFailure`). While its failures
+   * are fewer than `analyses.maxFailures`, it stays pending, to be tried
+   * again at the next re-claim; then it is given up (`giveUpRequest`: an
+   * error reply, or the rejected stream; acknowledged; its count dropped).
+   *
+   * Only by the consumer that holds it (XPENDING): one re-claimed by
+   * another while this one was at it is theirs to count and to give up, so
+   * two consumers failing it at once count it once each at most (HINCRBY
+   * is atomic) and only the holder gives it up. Were the entry re-claimed
+   * in the instant between the check and the give-up, the reply is still
+   * pushed once (the push-once marker).
+   *
+   * A slot outage on the way (the count's slot not served: uncounted; the
+   * reply list's, to give up) leaves the entry pending, and the round goes on.
    */
-  async function failedDelivery([id, fields]: Entry, err: unknown): Promise<void> {
-    const deliveries = await deliveriesOf(id);
-    // Acknowledged meanwhile, or re-claimed by another consumer while this one was at it: theirs now.
-    if (deliveries === undefined) return;
-    // Read now: the setting may change while slaves run, and failures are rare.
-    const { maxDeliveries } = (await dataSettings(redis, names)).analyses;
-    if (deliveries < maxDeliveries) {
-      log.warn(`request ${id} failed on delivery ${deliveries} of at most ${maxDeliveries}; left pending to be re-claimed: ${messageOf(err)}`);
+  async function failedOnce([id, fields]: Entry, err: unknown): Promise<void> {
+    let failures: number;
+    let maxFailures: number;
+    try {
+      // Acknowledged meanwhile, or re-claimed by another consumer while this one was at it: theirs now.
+      if (!(await holds(id))) return;
+      failures = await countFailure(redis, names, id);
+      // Read now: the setting may change while slaves run, and failures are rare.
+      ({ maxFailures } = (await dataSettings(redis, names)).analyses);
+    } catch (countErr) {
+      if (outageOf(countErr) !== 'slot') throw countErr;
+      log.warn(`request ${id} failed (${messageOf(err)}); left pending, the failure not counted: ${messageOf(countErr)}`);
+      return;
+    }
+    if (failures < maxFailures) {
+      log.warn(`request ${id} failed (failure ${failures} of at most ${maxFailures}); left pending to be re-claimed: ${messageOf(err)}`);
       return;
     }
     try {
-      const given = await giveUpRequest(redis, names, id, fields, deliveries, messageOf(err));
+      const given = await giveUpRequest(redis, names, id, fields, failures, messageOf(err));
       const where = { pushed: `error reply on ${given.reply}`, 'answered-before': `answered before (only acknowledged)`, rejected: `kept on ${rejectedRequestStream(names)}` }[given.outcome];
       log.error(`request ${id} given up, ${where}: ${given.error}`);
     } catch (giveUpErr) {
-      if (isOutage(giveUpErr)) throw giveUpErr;
+      const outage = outageOf(giveUpErr);
+      if (outage === 'service') throw giveUpErr;
+      if (outage === 'slot') {
+        log.warn(`request ${id} failed ${failures} times (${messageOf(err)}) and is left pending: giving it up failed: ${messageOf(giveUpErr)}`);
+        return;
+      }
       // Neither its reply list nor the rejected stream takes it (a key of another type where the rejected stream should be):
       // this line is its last record, rather than a retry every claimSeconds for ever.
-      log.error(`request ${id} given up after ${deliveries} attempts (${messageOf(err)}) and could not be kept (${messageOf(giveUpErr)}); acknowledged: ${JSON.stringify(fields).slice(0, 2048)}`);
+      log.error(`request ${id} given up after ${failures} failures (${messageOf(err)}) and could not be kept (${messageOf(giveUpErr)}); acknowledged: ${JSON.stringify(fields).slice(0, 2048)}`);
       await redis.xack(stream, REQUEST_GROUP, id);
+      await forgetFailures(redis, names, [id]);
     }
   }
 
-  /** How many times entry `id` was delivered, while this consumer holds it; `undefined` when it does not (any more). */
-  async function deliveriesOf(id: string): Promise<number | undefined> {
+  /** Whether this consumer holds entry `id` (XPENDING): neither acknowledged nor re-claimed by another since it was handed out. */
+  async function holds(id: string): Promise<boolean> {
     const rows = (await redis.call('XPENDING', stream, REQUEST_GROUP, id, id, 1)) as Array<[string, string, number, number]>;
-    const row = rows[0];
-    return row !== undefined && row[1] === consumer ? Number(row[3]) : undefined;
+    return rows[0]?.[1] === consumer;
   }
 
   async function run(): Promise<void> {
@@ -253,6 +318,8 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
           claimAt = Date.now() + idleMs;
           if (Date.now() >= forgetAt) {
             await pruneConsumers(redis, stream, REQUEST_GROUP, FORGET_CONSUMERS_MS);
+            // Counts of entries acknowledged since (by their workflow, after a failed re-claim) go too.
+            await pruneFailures(redis, names);
             forgetAt = Date.now() + 3_600_000;
           }
         }
@@ -284,63 +351,12 @@ export function createRequestConsumer(options: RequestConsumerOptions): RequestC
   };
 }
 
-/** Temporal could not be reached to hand an entry over: nothing about the entry. */
-class OutageError extends Error {
-  constructor(cause: unknown) {
-    super(messageOf(cause), { cause });
-    this.name = 'OutageError';
-  }
-}
-
 /** Every entry of a round failed, each seemingly for a reason of its own: the loop backs off all the same. */
 class RoundFailed extends Error {
   constructor(count: number, last: unknown) {
     super(`${count === 1 ? 'the one request' : `all ${count} requests`} of the round failed, the last: ${messageOf(last)}`);
     this.name = 'RoundFailed';
   }
-}
-
-/** Redis error replies that say the server cannot serve now, whatever the command: loading, failing over, out of memory, busy with a script, refusing our credentials. */
-const REDIS_OUTAGE = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;
-/** ioredis's own words for a connection that is gone. */
-const CONNECTION_GONE = /^(Connection is closed\.|Stream isn't writeable)/;
-/**
- * gRPC statuses of a Temporal that cannot serve now (unavailable, overloaded,
- * timed out, its store failing) or that refuses our credentials: nothing
- * about the request. INVALID_ARGUMENT, FAILED_PRECONDITION and the like are
- * the entry's own (a payload Temporal refuses).
- */
-const GRPC_OUTAGE: ReadonlySet<number> = new Set([
-  4, // DEADLINE_EXCEEDED
-  7, // PERMISSION_DENIED
-  8, // RESOURCE_EXHAUSTED
-  10, // ABORTED
-  13, // INTERNAL
-  14, // UNAVAILABLE
-  16, // UNAUTHENTICATED
-]);
-
-/**
- * Whether `err` (or an error it wraps) says Redis or Temporal is down or
- * unusable, rather than something about the entry being handled: a lost
- * connection, a socket error, an UnreachableError, a Redis that is loading
- * or full, a Temporal that is unavailable. An outage backs the consumer off
- * and gives no entry up; anything else is the entry's own failure, which
- * ends, after `analyses.maxDeliveries` deliveries, in its being given up.
- */
-export function isOutage(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause) {
-    if (e instanceof OutageError) return true;
-    // UnreachableError (Redis, MySQL not there), and whatever else says a retry may succeed.
-    if (isUserError(e) && e.retryable) return true;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
-    if (isGrpcServiceError(e) && GRPC_OUTAGE.has(e.code)) return true;
-    if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ClusterAllFailedError') return true;
-    if (CONNECTION_GONE.test(e.message) || REDIS_OUTAGE.test(e.message)) return true;
-  }
-  return false;
 }
 
 function entriesOf(value: unknown): Entry[] {

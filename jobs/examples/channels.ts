@@ -26,7 +26,11 @@
  */
 import { announceFinished, consumeEvents, defineJob, defineTask, periodValue, upsertReport, usageError, type GameContext, type Names, type PlayerEvent } from 'gflow';
 
-/** The job's consumer group on the event stream: it sees every event, whatever the collectors do. */
+/**
+ * The job's consumer group on the event stream, created at its first run: it sees every event from then
+ * on, and the `ingest.keepHours` (24) before it, whatever the collectors do (they trim only what every
+ * group has read, and keep that long what was read).
+ */
 export const GROUP = 'channels';
 export const TABLE = 'report_channel_daily';
 /** Tallies are kept as long as the activity store's days (`activity.ttlDays`' default): reruns need them. */

@@ -41,9 +41,6 @@ import type { RoutedWriter } from './ingest';
 import { xack } from './wire';
 import { ensureGroup, pruneConsumers, trimConsumed } from '../stream-groups';
 
-// The group plumbing lives in store/stream-groups.ts (the request stream uses it too); re-exported for the collector's users.
-export { ensureGroup, pruneConsumers };
-
 /** The stream key for stream name `name` (config `ingest.stream`). */
 export function streamKey(names: Names, name: string): string {
   assertKeyPart(name, 'stream name');
@@ -76,6 +73,12 @@ export interface CollectorOptions {
    * @defaultValue 60000
    */
   readonly minIdleMs?: number;
+  /**
+   * What every group has read is still kept this long (`ingest.keepHours`),
+   * for a group created later: see stream-groups.ts `trimConsumed`.
+   * @defaultValue 0
+   */
+  readonly keepMs?: number;
   /**
    * Called after the events are written and before they are acknowledged:
    * the window in which a crash means redelivery. For metrics and tests.
@@ -254,7 +257,7 @@ export async function collectFor(options: CollectorOptions, budgetMs: number, si
     if (total.acked === ackedAtTrim || (total.acked - ackedAtTrim < TRIM_EVERY_ACKED && Date.now() - trimmedAt < TRIM_EVERY_MS)) return;
     trimmedAt = Date.now();
     ackedAtTrim = total.acked;
-    await trimConsumed(redis, key);
+    await trimConsumed(redis, key, { keepMs: options.keepMs ?? 0 });
   };
 
   while (more()) {
@@ -292,7 +295,7 @@ export async function collectFor(options: CollectorOptions, budgetMs: number, si
     await Promise.allSettled(handling);
   }
   // Every time, acknowledged here or not: another group (a job's, another team's) may have caught up since.
-  await trimConsumed(redis, key);
+  await trimConsumed(redis, key, { keepMs: options.keepMs ?? 0 });
   await pruneConsumers(options.redis, key, options.group, 86_400_000);
   return total;
 }

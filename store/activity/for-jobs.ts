@@ -11,7 +11,8 @@ import { usageError } from '../../core/errors';
 import type { GameContext, TaskContext } from '../../core/job';
 import { dataSettings, landConfig } from '../config/runtime-config';
 import { gameRouting, listGames } from '../games/registry';
-import { collectFor, defaultConsumerName, ensureGroup, streamKey, type BatchResult } from './collector';
+import { collectFor, defaultConsumerName, streamKey, type BatchResult } from './collector';
+import { ensureGroup } from '../stream-groups';
 import { LocalDays, parseEventLine, type PlayerEvent } from './events';
 import { RoutedWriter } from './ingest';
 import { publishReportFinished } from './publish';
@@ -80,6 +81,7 @@ export async function collectStream(ctx: TaskContext, options: { readonly budget
       zoneFor: routing.zoneFor,
       count: settings.ingest.batchSize,
       minIdleMs: settings.ingest.minIdleSeconds * 1000,
+      keepMs: settings.ingest.keepHours * 3_600_000,
       onWritten: () => ctx.heartbeat(),
     },
     options.budgetMs ?? 8_000,
@@ -132,6 +134,10 @@ export interface ConsumeResult {
  * acknowledged only once `handle` resolves. If `handle` throws, the batch
  * stays pending and is handed again, after `ingest.minIdleSeconds`, to the
  * next call of any consumer of the group: write idempotently (SADD, upserts).
+ * The group is created at the first call, at the start of what the stream
+ * still holds: the collectors trim what every group has read once it is
+ * `ingest.keepHours` (24) old, so a job started after them sees that much
+ * of the past, and from then on every event.
  *
  * @example
  * ```ts

@@ -13,12 +13,14 @@
  * An entry that names no usable reply list cannot be answered: it is
  * acknowledged and kept, with the reason, on `<prefix>:stream:requests:rejected`
  * (capped), where an operator finds what the front end sent. So is one that
- * could not be handled after `analyses.maxDeliveries` deliveries and whose
- * reply list does not take the error reply ({@link giveUpRequest}).
+ * failed `analyses.maxFailures` times and whose reply list does not take
+ * the error reply ({@link giveUpRequest}). Those failures are counted per
+ * entry in the hash `<prefix>:stream:requests:failures` ({@link countFailure}).
  */
 import type { Redis } from '../../infra/redis';
 import type { Names } from '../../core/names';
 import { LuaScript } from '../activity/lua';
+import { compareStreamIds } from '../stream-groups';
 
 /** The stream front ends add requests to. */
 export function requestStream(names: Names): string {
@@ -41,6 +43,13 @@ export const MAX_REPLY_KEY = 512;
 
 /** Rejected entries kept (approximately): the newest ones. */
 const MAX_REJECTED = 10_000;
+
+/**
+ * How long the failure counts are kept after the last failure counted: far
+ * beyond the longest re-claim interval (`analyses.claimSeconds`, at most a
+ * day), so an entry's count outlives the wait for its next attempt.
+ */
+const FAILURES_TTL_SECONDS = 7 * 86_400;
 
 /** A parsed stream request. */
 export interface StreamRequest {
@@ -124,29 +133,76 @@ export async function answerRequest(redis: Redis, names: Names, entryId: string,
 /** What was done with a request given up on, and where its error went. */
 export interface GivenUp {
   readonly outcome: AnswerOutcome;
-  /** The error the front end reads: `could not be answered after N attempts: <last error>`. */
+  /** The error the front end reads: `could not be answered after N failures: <last error>`. */
   readonly error: string;
   /** Its reply list, when the entry named one. */
   readonly reply?: string;
 }
 
 /**
- * Give up on stream entry `entryId` (its `fields` as read) after `attempts`
- * deliveries that all failed, the last with `lastError`: the front end gets
- * `{"id","ok":false,"error":"could not be answered after N attempts: <last error>"}`
+ * Give up on stream entry `entryId` (its `fields` as read) after it failed
+ * `failures` times, the last with `lastError`: the front end gets
+ * `{"id","ok":false,"error":"could not be answered after N failures: <last error>"}`
  * on its reply list when the entry names one that takes it (once, as any
  * reply), else the entry is kept with that reason on the rejected stream;
- * acknowledged either way.
+ * acknowledged either way, and its failure count dropped.
  */
-export async function giveUpRequest(redis: Redis, names: Names, entryId: string, fields: readonly string[], attempts: number, lastError: string): Promise<GivenUp> {
-  const error = `could not be answered after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastError.slice(0, 1024)}`;
+export async function giveUpRequest(redis: Redis, names: Names, entryId: string, fields: readonly string[], failures: number, lastError: string): Promise<GivenUp> {
+  const error = `could not be answered after ${failures} failure${failures === 1 ? '' : 's'}: ${lastError.slice(0, 1024)}`;
   const read = readRequest(fields);
   const reply = read.ok ? read.request.reply : read.reply;
+  let given: GivenUp;
   if (reply === undefined) {
     await rejectRequest(redis, names, entryId, error, fields);
-    return { outcome: 'rejected', error };
+    given = { outcome: 'rejected', error };
+  } else {
+    given = { outcome: await answerRequest(redis, names, entryId, reply, { id: entryId, ok: false, error }, fields), error, reply };
   }
-  return { outcome: await answerRequest(redis, names, entryId, reply, { id: entryId, ok: false, error }, fields), error, reply };
+  await forgetFailures(redis, names, [entryId]);
+  return given;
+}
+
+/** The hash of failure counts, stream entry id → times it failed for a reason of its own. */
+export function requestFailuresKey(names: Names): string {
+  return `${requestStream(names)}:failures`;
+}
+
+/**
+ * Count one more failure of stream entry `entryId`; its count so far. The
+ * hash's expiry is pushed back with every count, so counts nobody adds to
+ * any more go in the end, whatever else clears them.
+ */
+export async function countFailure(redis: Redis, names: Names, entryId: string): Promise<number> {
+  const key = requestFailuresKey(names);
+  const replies = await redis.multi().hincrby(key, entryId, 1).expire(key, FAILURES_TTL_SECONDS).exec();
+  // A failed transaction is a Redis that cannot serve (EXECABORT): an error reply, as for any command.
+  const [err, count] = replies?.[0] ?? [new Error(`MULTI on ${key} was discarded`), undefined];
+  if (err) throw err;
+  return Number(count);
+}
+
+/** Drop the failure counts of `entryIds`: given up, or handled after all. */
+export async function forgetFailures(redis: Redis, names: Names, entryIds: readonly string[]): Promise<void> {
+  if (entryIds.length > 0) await redis.hdel(requestFailuresKey(names), ...entryIds);
+}
+
+/**
+ * Drop the counts of entries no longer pending in the group: those older
+ * than its oldest pending entry (every one, with none pending). Such an
+ * entry was acknowledged (answered by its workflow after a failed
+ * re-claim, say) and can never be pending again: its count would otherwise
+ * stay as long as other failures keep the hash alive. How many were dropped.
+ */
+export async function pruneFailures(redis: Redis, names: Names): Promise<number> {
+  const key = requestFailuresKey(names);
+  const ids = await redis.hkeys(key);
+  if (ids.length === 0) return 0;
+  // Read after the ids: an entry pending now, counted or not, is kept.
+  const summary = (await redis.call('XPENDING', requestStream(names), REQUEST_GROUP)) as unknown[];
+  const oldest = summary[1];
+  const gone = ids.filter((id) => typeof oldest !== 'string' || compareStreamIds(id, oldest) < 0);
+  await forgetFailures(redis, names, gone);
+  return gone.length;
 }
 
 /** Whether stream entry `entryId` was answered already (a re-claimed entry whose acknowledgement was lost, or raced). */

@@ -101,8 +101,8 @@ export async function getConfig(redis: Redis, names: Names, key: string): Promis
 /** What the data plane reads from the configuration. */
 export interface DataSettings {
   readonly activity: ActivitySettings;
-  readonly ingest: { readonly stream: string; readonly group: string; readonly batchSize: number; readonly minIdleSeconds: number };
-  readonly analyses: { readonly maxDays: number; readonly cacheSeconds: number; readonly claimSeconds: number; readonly maxDeliveries: number };
+  readonly ingest: { readonly stream: string; readonly group: string; readonly batchSize: number; readonly minIdleSeconds: number; readonly keepHours: number };
+  readonly analyses: { readonly maxDays: number; readonly cacheSeconds: number; readonly claimSeconds: number; readonly maxFailures: number };
 }
 
 /**
@@ -128,12 +128,13 @@ export async function dataSettings(redis: Redis, names: Names): Promise<DataSett
       group: get('ingest.group'),
       batchSize: Number(get('ingest.batchSize')),
       minIdleSeconds: Number(get('ingest.minIdleSeconds')),
+      keepHours: Number(get('ingest.keepHours')),
     },
     analyses: {
       maxDays: Number(get('analyses.maxDays')),
       cacheSeconds: Number(get('analyses.cacheSeconds')),
       claimSeconds: Number(get('analyses.claimSeconds')),
-      maxDeliveries: Number(get('analyses.maxDeliveries')),
+      maxFailures: Number(get('analyses.maxFailures')),
     },
   };
 }

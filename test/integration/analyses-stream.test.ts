@@ -8,8 +8,9 @@
  * consumer that died, re-claimed again and again, or met with Temporal
  * down, is answered exactly once; a compute that throws is an error answer.
  * A request that fails on every delivery holds up none behind it and is
- * given up after `analyses.maxDeliveries` (an error reply, or the rejected
- * stream); an outage gives nothing up. Every entry is acknowledged in the
+ * given up after `analyses.maxFailures` failures (an error reply saying how
+ * many, or the rejected stream); neither an outage nor a re-claim while it
+ * computes counts as one. Every entry is acknowledged in the
  * end, and the stream is trimmed of what every group (a foreign one too)
  * has acknowledged.
  */
@@ -26,7 +27,7 @@ import { createLogger } from '../../infra/logger';
 import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
 import { answerKey } from '../../store/analyses/answers';
-import { answeredMarker, keySlot, REQUEST_GROUP, rejectedRequestStream, requestStream } from '../../store/analyses/requests';
+import { answeredMarker, keySlot, REQUEST_GROUP, rejectedRequestStream, requestFailuresKey, requestStream } from '../../store/analyses/requests';
 import { configHashKey, setConfig } from '../../store/config/runtime-config';
 import { compareStreamIds, ensureGroup } from '../../store/stream-groups';
 import { createRequestConsumer } from '../../worker/requests';
@@ -93,6 +94,17 @@ async function pendingCount(): Promise<number> {
 }
 
 const allAcknowledged = () => until('every entry acknowledged', async () => ((await pendingCount()) === 0 ? true : undefined));
+
+/** How many times entry `id` was delivered (read, then re-claimed), by XPENDING; 0 once acknowledged. */
+async function deliveries(id: string): Promise<number> {
+  const rows = (await redis().call('XPENDING', requestStream(stack.names), REQUEST_GROUP, id, id, 1)) as Array<[string, string, number, number]>;
+  return Number(rows[0]?.[3] ?? 0);
+}
+
+/** How many times entry `id` failed for a reason of its own, as counted; 0 when it has no count. */
+async function failuresOf(id: string): Promise<number> {
+  return Number((await redis().hget(requestFailuresKey(stack.names), id)) ?? 0);
+}
 
 async function ledger(workflowId?: string): Promise<Array<{ workflow_id: string; origin: string; outcome: string; error: string | null }>> {
   const [rows] = await mysql().query<RowDataPacket[]>(
@@ -288,8 +300,8 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
   });
 
   test('with Temporal unreachable the request stays pending, and is answered once Temporal is back', async () => {
-    // An outage is no fault of the request: even a single allowed delivery does not give it up.
-    await setConfig(redis(), stack.names, 'analyses.maxDeliveries', '1');
+    // An outage is no fault of the request: even a single allowed failure does not give it up.
+    await setConfig(redis(), stack.names, 'analyses.maxFailures', '1');
     const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
     const running = slave.run();
     let refused = 0;
@@ -311,10 +323,11 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
     const consuming = consumer.run();
     try {
       const reply = replyKey();
-      await send({ analysis: 'ask.users', params: { game: 7, from: '20261001', to: '20261003' }, reply });
+      const entry = await send({ analysis: 'ask.users', params: { game: 7, from: '20261001', to: '20261003' }, reply });
       const answer = await blpop(reply);
       assert.deepEqual([answer.ok, answer.result], [true, expectedUsers('20261001', '20261003')]);
       assert.equal(refused, 3);
+      assert.equal(await failuresOf(entry), 0, 'no failure counted');
       await allAcknowledged();
       await closed(String(answer.id));
       assert.equal(await redis().llen(reply), 0, 'one reply only');
@@ -323,11 +336,74 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       await consuming;
       slave.shutdown();
       await running;
-      await redis().hdel(configHashKey(stack.names), 'analyses.maxDeliveries');
+      await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
     }
   });
 
-  test('a request that fails on every delivery holds up none behind it, and is given up after analyses.maxDeliveries: an error reply, or the rejected stream', async () => {
+  test('a request re-claimed again and again while it computes, then failing once, is not given up: its failures count, not its deliveries', async () => {
+    const params = { game: 4 };
+    const id = runId('gated', 'game=4');
+    const gate = stack.names.redisKey('ask', 'gate');
+    // Closed again (a test above opened it): the compute waits, the entry idles past claimSeconds, and is re-claimed.
+    await redis().del(gate);
+    await setConfig(redis(), stack.names, 'analyses.maxFailures', '2');
+    // The poison, once: the cached answer of these parameters a hash, so a re-claim's cache read answers WRONGTYPE.
+    const prepared = await prepareAsk(deps(), 'ask.gated', params);
+    const cacheKey = answerKey(stack.names, prepared.name, prepared.params);
+    const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
+    const running = slave.run();
+    const lines: string[] = [];
+    let entry = '';
+    const consumer = createRequestConsumer({
+      config: stack.config,
+      registry,
+      names: stack.names,
+      redis: redis(),
+      slave: 'slow',
+      log: createLogger('requests', (line) => {
+        lines.push(line);
+        // Mended as its failure is logged: the DEL goes out on the consumer's own connection before its next command, so the entry fails once.
+        if (line.includes(`request ${entry} failed`)) void redis().del(cacheKey);
+      }),
+      temporal: async () => stack.env.client,
+    });
+    const consuming = consumer.run();
+    try {
+      const reply = replyKey();
+      entry = await send({ analysis: 'ask.gated', params, reply });
+      // Handed over, then re-claimed and handed over again while it computes: more deliveries than the failures allowed.
+      await until('the request delivered three times', async () => ((await deliveries(entry)) >= 3 ? true : undefined));
+      await redis().hset(cacheKey, 'not', 'an answer');
+      const failed = await until('the request failed, or was given up', async () => lines.find((l) => l.includes(`request ${entry} failed`) || l.includes(`request ${entry} given up`)));
+      assert.match(failed, /request \S+ failed \(failure 1 of at most 2\); left pending to be re-claimed: WRONGTYPE/);
+      // Handed over again at the next re-claim: the failure it had is forgotten.
+      await until('its failure forgotten', async () => ((await failuresOf(entry)) === 0 ? true : undefined));
+      assert.equal(await redis().llen(reply), 0, 'not given up');
+
+      await redis().set(gate, '1');
+      const answer = await blpop(reply);
+      assert.deepEqual([answer.ok, answer.id, answer.result], [true, id, { game: 4, opened: true }]);
+      await allAcknowledged();
+      await closed(id);
+      assert.equal(await redis().llen(reply), 0, 'one reply only');
+      const about = lines.filter((l) => l.includes(entry));
+      assert.deepEqual(
+        about.map((l) => /request \S+ (failed \(failure \d of at most \d\))/.exec(l)?.[1] ?? l),
+        ['failed (failure 1 of at most 2)'],
+        'one failure, nothing given up',
+      );
+    } finally {
+      consumer.stop();
+      await consuming;
+      slave.shutdown();
+      await running;
+      await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
+      await redis().del(cacheKey);
+      await redis().set(gate, '1');
+    }
+  });
+
+  test('a request that fails on every delivery holds up none behind it, and is given up after analyses.maxFailures failures: an error reply saying how many, or the rejected stream', async () => {
     // The poison: the cached answer of these parameters is a hash, so every delivery's cache read answers WRONGTYPE.
     const poison = { game: 7, from: '20261006', to: '20261006' };
     const prepared = await prepareAsk(deps(), 'ask.users', poison);
@@ -336,7 +412,7 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
     const notAList = stack.names.redisKey('test', 'poison-not-a-list');
     await redis().set(notAList, 'a string');
     // No giving up while the test looks at the requests behind the poison.
-    await setConfig(redis(), stack.names, 'analyses.maxDeliveries', '1000');
+    await setConfig(redis(), stack.names, 'analyses.maxFailures', '1000');
     const lines: string[] = [];
     const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
     const running = slave.run();
@@ -360,28 +436,29 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       assert.deepEqual((await blpop(first)).result, expectedUsers('20261001', '20261002'));
       assert.deepEqual((await blpop(second)).result, expectedUsers('20261002', '20261003'));
       // The poison entries stay pending: re-claimed, failing again.
-      const pending = async () => {
-        const rows = (await redis().call('XPENDING', requestStream(stack.names), REQUEST_GROUP, '-', '+', 100)) as Array<[string, string, number, number]>;
-        return rows.map(([id, , , deliveries]) => ({ id, deliveries }));
-      };
-      await until('both poison entries failed on a second delivery', async () => {
-        const rows = await pending();
-        return rows.length === 2 && rows.every((r) => r.deliveries >= 2) ? rows : undefined;
-      }).then((rows) => assert.deepEqual(rows.map((r) => r.id), [poisonA, poisonB]));
+      const pending = async () => ((await redis().call('XPENDING', requestStream(stack.names), REQUEST_GROUP, '-', '+', 100)) as Array<[string, string, number, number]>).map(([id]) => id);
+      await until('both poison entries failed twice, alone pending', async () => {
+        const ids = await pending();
+        return ids.length === 2 && (await failuresOf(poisonA)) >= 2 && (await failuresOf(poisonB)) >= 2 ? ids : undefined;
+      }).then((ids) => assert.deepEqual(ids, [poisonA, poisonB]));
       assert.equal(await redis().llen(toNowhere), 0, 'not given up yet');
 
-      await setConfig(redis(), stack.names, 'analyses.maxDeliveries', '3');
+      await setConfig(redis(), stack.names, 'analyses.maxFailures', '3');
       const given = await blpop(toNowhere);
       assert.deepEqual([given.ok, given.id], [false, poisonA]);
-      const attempts = /^could not be answered after (\d+) attempts: WRONGTYPE/.exec(String(given.error));
-      assert.ok(attempts && Number(attempts[1]) >= 3, String(given.error));
+      // The number is its failures: one logged each, but for the last, which gave it up.
+      const failures = /^could not be answered after (\d+) failures: WRONGTYPE/.exec(String(given.error));
+      const failedLines = lines.filter((l) => l.includes(`request ${poisonA} failed (failure `)).length;
+      assert.ok(failures && Number(failures[1]) >= 3, String(given.error));
+      assert.equal(Number(failures[1]), failedLines + 1, lines.join('\n'));
       await allAcknowledged();
+      for (const id of [poisonA, poisonB]) assert.equal(await failuresOf(id), 0, 'its count dropped once given up');
 
       // The other's reply list takes no reply: kept on the rejected stream, with what it asked.
       const kept = (await redis().xrange(rejectedRequestStream(stack.names), '-', '+')).map(([, fields]) => Object.fromEntries(pairs(fields)));
       const rejected = kept.filter((k) => k.id === poisonB);
       assert.equal(rejected.length, 1, 'kept once');
-      assert.match(rejected[0]!.reason!, /is not a list: .*could not be answered after \d+ attempts: WRONGTYPE/);
+      assert.match(rejected[0]!.reason!, /is not a list: .*could not be answered after \d+ failures: WRONGTYPE/);
       assert.match(rejected[0]!.entry!, /20261006/);
       assert.equal(await redis().get(notAList), 'a string');
 
@@ -393,7 +470,7 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       await consuming;
       slave.shutdown();
       await running;
-      await redis().hdel(configHashKey(stack.names), 'analyses.maxDeliveries');
+      await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
       await redis().del(cacheKey);
     }
   });

@@ -82,7 +82,7 @@ describe('gflow config get', () => {
     const fromEnv = await gflow(['config', 'get', 'tz', '--json'], { ...env, GFLOW_TZ: 'UTC' });
     assert.deepEqual(JSON.parse(fromEnv.stdout), { key: 'tz', home: 'file', value: 'UTC', source: 'environment GFLOW_TZ' });
     assert.equal((await gflow(['config', 'get', 'ingest.batchSize'], env)).stdout, '1000\n');
-    assert.equal((await gflow(['config', 'get', 'analyses.maxDeliveries'], env)).stdout, '5\n');
+    assert.equal((await gflow(['config', 'get', 'analyses.maxFailures'], env)).stdout, '5\n');
     assertOneLine(await gflow(['config', 'get', 'alertWebhook'], env), 2, /config alertWebhook is not set/);
   });
 });
@@ -120,11 +120,11 @@ describe('gflow config set', () => {
     assert.equal(await getRedis(REDIS_URL).hget(configHashKey(new Names(prefix)), 'ingest.batchSize'), '250');
     assertOneLine(await gflow(['config', 'set', 'ingest.batchSize', '0'], env), 2, /config ingest\.batchSize "0".*whole number from 1 to 100000/);
     assertOneLine(await gflow(['config', 'set', 'activity.bucketMinutes', '7'], env), 2, /divisor of 60/);
-    assertOneLine(await gflow(['config', 'set', 'analyses.maxDeliveries', '0'], env), 2, /config analyses\.maxDeliveries "0".*whole number from 1 to 1000/);
-    assertOneLine(await gflow(['config', 'set', 'analyses.maxDeliveries', 'often'], env), 2, /config analyses\.maxDeliveries "often".*whole number from 1 to 1000/);
-    assert.equal(await getRedis(REDIS_URL).hget(configHashKey(new Names(prefix)), 'analyses.maxDeliveries'), null, 'nothing stored');
-    assert.equal((await gflow(['config', 'set', 'analyses.maxDeliveries', '8'], env)).stdout, 'analyses.maxDeliveries = 8\n');
-    assert.equal(await getRedis(REDIS_URL).hget(configHashKey(new Names(prefix)), 'analyses.maxDeliveries'), '8');
+    assertOneLine(await gflow(['config', 'set', 'analyses.maxFailures', '0'], env), 2, /config analyses\.maxFailures "0".*whole number from 1 to 1000/);
+    assertOneLine(await gflow(['config', 'set', 'analyses.maxFailures', 'often'], env), 2, /config analyses\.maxFailures "often".*whole number from 1 to 1000/);
+    assert.equal(await getRedis(REDIS_URL).hget(configHashKey(new Names(prefix)), 'analyses.maxFailures'), null, 'nothing stored');
+    assert.equal((await gflow(['config', 'set', 'analyses.maxFailures', '8'], env)).stdout, 'analyses.maxFailures = 8\n');
+    assert.equal(await getRedis(REDIS_URL).hget(configHashKey(new Names(prefix)), 'analyses.maxFailures'), '8');
     assertOneLine(await gflow(['config', 'set', 'activity.treshold', '5'], env), 2, /not a setting: known activity\.\* settings/);
   });
 

@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityStore } from '../../store/activity/store';
-import { collectBatch, collectFor, ensureGroup, rejectedStreamKey, streamKey } from '../../store/activity/collector';
+import { collectBatch, collectFor, rejectedStreamKey, streamKey } from '../../store/activity/collector';
+import { ensureGroup } from '../../store/stream-groups';
 import { RoutedWriter } from '../../store/activity/ingest';
 import { getRedis } from '../../infra/redis';
 import { dataWorld } from '../helpers/data';
@@ -117,6 +118,23 @@ describe('stream collector', () => {
     await collectFor(collector, 60_000);
     assert.ok((await world.redis.xlen(key)) < 100, 'consumed by both groups: trimmed but for a node');
     assert.equal(await new ActivityStore(world.redis, world.names).count(5, 'active', '20261124'), 1000, 'the events were written before');
+  });
+
+  test("with keepMs, what every group read is kept that long: a job's group created after the collectors finds it", async () => {
+    const key = streamKey(world.names, 'kept');
+    const pipeline = world.redis.pipeline();
+    for (let i = 0; i < 300; i++) pipeline.xadd(key, '*', 'event', JSON.stringify({ game: 6, user: `u${i}`, type: 'login', ts: DAY_TS + i }));
+    await pipeline.exec();
+    const collector = {
+      redis: world.redis, names: world.names, stream: 'kept', group, consumer: 'c1', count: 100, minIdleMs: 3_600_000, keepMs: 3_600_000,
+      writer: new RoutedWriter(world.names, () => world.redis), zoneFor: () => 'UTC',
+    };
+    assert.equal((await collectFor(collector, 60_000)).acked, 300);
+    assert.equal(await world.redis.xlen(key), 300, 'read by the only group, but less than an hour old: kept');
+    // A job started now: its group, made at the start of what the stream holds, reads all 300.
+    await ensureGroup(world.redis, key, 'late-job');
+    const read = (await world.redis.call('XREADGROUP', 'GROUP', 'late-job', 'j', 'COUNT', 1000, 'STREAMS', key, '>')) as Array<[string, unknown[]]>;
+    assert.equal(read[0]![1].length, 300);
   });
 
   test('a long drain trims as it goes, not only at the end', async () => {

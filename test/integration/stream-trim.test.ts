@@ -166,6 +166,36 @@ describe('trimConsumed', () => {
     assert.deepEqual(left, ids.slice(25_000 - left.length), 'only the oldest went');
   });
 
+  test('a backlog is freed in steps of at most `step` entries, one XTRIM each, to the same end', async () => {
+    const key = freshKey();
+    await ensureGroup(world.redis, key, 'g');
+    const ids = await fill(key, 25_000);
+    await ack(key, 'g', await read(key, 'g', 20_000));
+    const calls = async () => Number(/cmdstat_xtrim:calls=(\d+)/.exec(String(await world.redis.info('commandstats')))?.[1] ?? 0);
+    const before = await calls();
+    const removed = await trimConsumed(world.redis, key, { step: 2_000 });
+    // Other tests may trim meanwhile: they can only add calls.
+    assert.ok((await calls()) - before >= 10, `${(await calls()) - before} XTRIM calls for ${removed} entries in steps of 2,000`);
+    assert.ok(removed > 19_000, `removed ${removed}`);
+    assert.deepEqual((await kept(key)).slice(-5000), ids.slice(20_000), 'every unconsumed entry stays');
+  });
+
+  test('keepMs keeps what every group read but arrived within it: ids are arrival times', async () => {
+    const key = freshKey();
+    const now = Date.now();
+    const [hourAgo, minuteAgo] = [now - 3_600_000, now - 60_000];
+    const ids = await fill(key, 4, [`${hourAgo}-0`, `${hourAgo}-1`, `${minuteAgo}-0`, `${minuteAgo}-1`]);
+    await ensureGroup(world.redis, key, 'g');
+    await ack(key, 'g', await read(key, 'g', 10));
+    assert.equal(await trimConsumed(world.redis, key, { keepMs: 30 * 60_000, exact: true }, now), 2);
+    assert.deepEqual(await kept(key), ids.slice(2), 'the last half hour stays, read or not');
+    assert.equal(await trimConsumed(world.redis, key, { keepMs: 0, exact: true }, now), 2, 'keepMs 0: all that was read goes');
+    // Never past what a group has not read, however old.
+    const old = await fill(key, 2, [`${minuteAgo}-5`, `${minuteAgo}-6`]);
+    assert.equal(await trimConsumed(world.redis, key, { keepMs: 1, exact: true }, now), 0);
+    assert.deepEqual(await kept(key), old);
+  });
+
   test('a stream deleted between reads, or a key of another type, is refused or left alone', async () => {
     const key = freshKey();
     await ensureGroup(world.redis, key, 'g');

@@ -79,13 +79,13 @@ describe('the catalogue', () => {
     assert.equal(activitySettings({ bucketMinutes: 12 }).bucketMinutes, 12);
   });
 
-  test('analyses.maxDeliveries: a whole number from 1 to 1000, 5 by default', () => {
-    assert.equal(KNOWN_KEYS['analyses.maxDeliveries']?.default, '5');
-    for (const good of ['1', '5', '1000']) validateConfig('analyses.maxDeliveries', good);
+  test('analyses.maxFailures: a whole number from 1 to 1000, 5 by default', () => {
+    assert.equal(KNOWN_KEYS['analyses.maxFailures']?.default, '5');
+    for (const good of ['1', '5', '1000']) validateConfig('analyses.maxFailures', good);
     for (const bad of ['0', '1001', '-1', '2.5', '1e2', 'five', '', ' 5']) {
-      refused(() => validateConfig('analyses.maxDeliveries', bad), /^config analyses\.maxDeliveries ".*": expected a whole number from 1 to 1000$/);
+      refused(() => validateConfig('analyses.maxFailures', bad), /^config analyses\.maxFailures ".*": expected a whole number from 1 to 1000$/);
     }
-    refused(() => validateConfig('analyses.maxDelivery', '5'), /not a setting: known analyses\.\* settings are .*analyses\.maxDeliveries/);
+    refused(() => validateConfig('analyses.maxFailure', '5'), /not a setting: known analyses\.\* settings are .*analyses\.maxFailures/);
   });
 
   test('runtime keys: a file setting or a typo in gflow’s namespaces is refused, a job’s own key is kept', () => {
