@@ -15,6 +15,7 @@ import type { Names } from '../../core/names';
 import { sqlId } from '../identifiers';
 import { ddlUnlessPresent } from '../schema/migration';
 import { sqlTime } from './runs';
+import { whereEqual } from './where';
 
 const TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci';
 
@@ -158,23 +159,17 @@ export interface LedgerAnalysis {
  * millisecond come latest-recorded first), narrowed by `filter`.
  */
 export async function listAnalyses(pool: Pool, names: Names, filter: AnalysisListFilter = {}): Promise<LedgerAnalysis[]> {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  for (const [column, value] of [
+  const { sql: where, params: values } = whereEqual([
     ['job', filter.job],
     ['analysis', filter.analysis],
     ['outcome', filter.outcome],
-  ] as const) {
-    if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    values.push(value);
-  }
+  ]);
   const wanted = filter.limit !== undefined && Number.isFinite(filter.limit) ? Math.trunc(filter.limit) : DEFAULT_ANALYSIS_LIST;
   const limit = Math.max(1, Math.min(MAX_ANALYSIS_LIST, wanted));
   const [rows] = await pool.query<RowDataPacket[]>(
     `SELECT id, workflow_id, execution, job, analysis, params, origin, started_by, started_at, finished_at, outcome, provisional, error,
        TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) DIV 1000 AS duration_ms
-     FROM ${analysesTable(names)} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+     FROM ${analysesTable(names)} ${where}
      ORDER BY started_at DESC, id DESC LIMIT ${limit}`,
     values,
   );

@@ -11,6 +11,7 @@ import type { FinalOutcome, ItemOutcomeName, Origin, Outcome, StartedBy } from '
 import type { Period } from '../../core/period';
 import type { CheckResult } from '../reruns/checks';
 import { ledgerTables } from './schema';
+import { whereEqual } from './where';
 
 /** What is known of a run when it starts. */
 export interface RunOpening {
@@ -196,20 +197,14 @@ export async function listRuns(
   names: Names,
   filter: { job?: string; task?: string; periodKey?: string; rerunId?: string; limit?: number } = {},
 ): Promise<LedgerRun[]> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [column, value] of [
+  const { sql: where, params } = whereEqual([
     ['job', filter.job],
     ['task', filter.task],
     ['period_key', filter.periodKey],
     ['rerun_id', filter.rerunId],
-  ] as const) {
-    if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    params.push(value);
-  }
+  ]);
   const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT * FROM ${ledgerTables(names).runs} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${Math.min(10_000, filter.limit ?? 1000)}`,
+    `SELECT * FROM ${ledgerTables(names).runs} ${where} ORDER BY id DESC LIMIT ${Math.min(10_000, filter.limit ?? 1000)}`,
     params,
   );
   return rows.map(toRun);
