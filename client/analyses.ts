@@ -12,11 +12,13 @@ import { Names } from '../core/names';
 import { searchAttributes } from '../core/search-attributes';
 import type { Config } from '../infra/config';
 import type { JobRegistry } from '../infra/jobs';
+import { getMysql } from '../infra/mysql';
 import type { Redis } from '../infra/redis';
 import type { AnalysisInput, Delivery } from '../activities/analysis';
 import { cachedAnswer, paramsDigest } from '../store/analyses/answers';
 import type { AnalysisOrigin } from '../store/ledger/analyses';
 import { dataSettings } from '../store/config/runtime-config';
+import { getGame } from '../store/games/registry';
 import { analysisRun } from '../workflows/analysis';
 import { replyToSignal } from '../workflows/messages';
 
@@ -48,9 +50,25 @@ export async function prepareAsk(deps: AskDependencies, analysis: unknown, param
   const found = deps.registry.analysis(analysis);
   const maxDays = (await dataSettings(deps.redis, new Names(deps.config.prefix))).analyses.maxDays;
   const parsed = parseParams(found.analysis, params ?? {}, maxDays);
+  await refuseUnknownGames(deps.config, found.analysis, parsed);
   const name = `${found.job}.${found.analysis.name}`;
   const id = new Names(deps.config.prefix).analysisRunId(found.job, found.analysis.name, readable(found.analysis, parsed), paramsDigest(name, parsed));
   return { job: found.job, analysis: found.analysis, name, params: parsed, id };
+}
+
+/**
+ * A `param.game()` the games registry does not know is refused here, like
+ * any bad parameter (exit 2, a 400, an error reply on the stream): computed,
+ * it would start a workflow only to fail in it, or count nobody.
+ */
+async function refuseUnknownGames(config: Config, analysis: Analysis, params: NormalParams): Promise<void> {
+  const games = Object.entries(analysis.params).flatMap(([field, spec]) => (spec.kind === 'game' && typeof params[field] === 'number' ? [[field, params[field]] as const] : []));
+  if (games.length === 0) return;
+  const pool = getMysql(config.mysqlUrl);
+  const names = new Names(config.prefix);
+  for (const [field, id] of games) {
+    if (!(await getGame(pool, names, id))) throw new ParamError(field, `parameter ${field} ${id}: no such game in the games registry (gflow games list shows them)`);
+  }
 }
 
 /** `game=7,from=20261101,to=20261115,server=3-5`: the parameters in declared order, for the id. */

@@ -82,6 +82,8 @@ describe('gflow ask and pre-analysis', () => {
       [['ask.users', '-p', 'game=7', '-p', 'from=20261101', '-p', 'to=20261101', '-p', 'zone=UTC'], /unknown parameter "zone"; ask\.users takes game \(game\), from \(day\), to \(day\)|unknown parameter "zone"/],
       [['ask.users', '-p', 'game'], /--param "game": expected name=value/],
       [['ask.users', '-p', 'game=7', '-p', 'game=8'], /--param game is given twice/],
+      // A game the registry does not know: refused here, not started only to fail in a workflow.
+      [['ask.users', '-p', 'game=9', '-p', 'from=20261101', '-p', 'to=20261102', '--wait'], /^parameter game 9: no such game in the games registry \(gflow games list shows them\)$/],
     ];
     for (const [args, message] of cases) {
       const { code, out } = await ask(...args);

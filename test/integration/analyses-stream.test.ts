@@ -7,10 +7,11 @@
  * land on the rejected stream), with nothing computed; a request read by a
  * consumer that died, re-claimed again and again, or met with Temporal
  * down, is answered exactly once; a compute that throws is an error answer.
- * A request that fails on every delivery holds up none behind it and is
- * given up after `analyses.maxFailures` failures (an error reply saying how
- * many, or the rejected stream); neither an outage nor a re-claim while it
- * computes counts as one. Every entry is acknowledged in the
+ * A request that fails on every delivery holds up none behind it, read or
+ * re-claimed with it, and is given up after `analyses.maxFailures` failures
+ * (an error reply saying how many, or the rejected stream); neither an
+ * outage nor a re-claim while it computes counts as one; a round of which
+ * every request failed backs off. Every entry is acknowledged in the
  * end, and the stream is trimmed of what every group (a foreign one too)
  * has acknowledged.
  */
@@ -26,7 +27,7 @@ import { loadJobs } from '../../infra/jobs';
 import { createLogger } from '../../infra/logger';
 import { getMysql } from '../../infra/mysql';
 import { getRedis } from '../../infra/redis';
-import { answerKey } from '../../store/analyses/answers';
+import { answerKey, storeAnswer } from '../../store/analyses/answers';
 import { answeredMarker, keySlot, REQUEST_GROUP, rejectedRequestStream, requestFailuresKey, requestStream } from '../../store/analyses/requests';
 import { configHashKey, setConfig } from '../../store/config/runtime-config';
 import { compareStreamIds, ensureGroup } from '../../store/stream-groups';
@@ -58,7 +59,8 @@ function expectedUsers(from: string, to: string): { users: number; days: Record<
 }
 
 before(async () => {
-  stack = await startStack({ jobsDir: JOBS });
+  // The games the requests name: an unknown game is refused before anything starts.
+  stack = await startStack({ jobsDir: JOBS }, { games: [3, 4, 5, 7] });
   for (const [day, users] of Object.entries(SEEN)) await redis().sadd(stack.names.redisKey('ask', 7, day), ...users);
   // The cap a request's day range must keep to, set at runtime.
   await setConfig(redis(), stack.names, 'analyses.maxDays', '14');
@@ -205,6 +207,7 @@ describe('the request stream answers on the reply list', { timeout: 240_000 }, (
         { request: { analysis: 'ask.users', params: { game: 7, from: '20261001' } }, field: 'to', error: /parameter to is missing/ },
         { request: { analysis: 'ask.users', params: { game: 7, from: '20261340', to: '20261341' } }, field: 'from', error: /expected a day as YYYYMMDD/ },
         { request: { analysis: 'ask.users', params: { game: 'seven', from: '20261001', to: '20261002' } }, field: 'game', error: /expected a game id/ },
+        { request: { analysis: 'ask.users', params: { game: 9, from: '20261001', to: '20261002' } }, field: 'game', error: /parameter game 9: no such game in the games registry/ },
         { request: { analysis: 'ask.users', params: { game: 7, from: '20261001', to: '20261020' } }, field: 'to', error: /covers 20 days; at most 14/ },
         { request: { analysis: 'ask.users', params: { game: 7, from: '20261005', to: '20261001' } }, field: 'to', error: /before from/ },
         { request: { analysis: 'ask.users', params: { game: 7, from: '20261001', to: '20261002', colour: 'red' } }, field: 'colour', error: /unknown parameter "colour"/ },
@@ -472,6 +475,72 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       await running;
       await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
       await redis().del(cacheKey);
+    }
+  });
+
+  test('a good request re-claimed behind a poison one is answered in the same round; a round of which every request failed backs off', async () => {
+    const stream = requestStream(stack.names);
+    await ensureGroup(redis(), stream, REQUEST_GROUP);
+    // The poison: the cached answer of these parameters is a hash, so every delivery's cache read answers WRONGTYPE.
+    const poison = { game: 7, from: '20261007', to: '20261007' };
+    const prepared = await prepareAsk(deps(), 'ask.users', poison);
+    const poisonKey = answerKey(stack.names, prepared.name, prepared.params);
+    await redis().hset(poisonKey, 'not', 'an answer');
+    // The good one's answer is cached: the consumer replies from it within the round, no workflow in between.
+    const goodParams = { game: 7, from: '20261005', to: '20261005' };
+    const good = await prepareAsk(deps(), 'ask.users', goodParams);
+    const result = expectedUsers('20261005', '20261005');
+    await storeAnswer(redis(), stack.names, { id: good.id, analysis: good.name, params: good.params, result, provisional: false, computedAt: new Date().toISOString(), cached: false }, 3600);
+    // Given up at its second failure: in the re-claim round after the one that failed it first.
+    await setConfig(redis(), stack.names, 'analyses.maxFailures', '2');
+    // Both replies on one list: their order is the order they were given in.
+    const reply = replyKey();
+    const poisonEntry = await send({ analysis: 'ask.users', params: poison, reply });
+    const goodEntry = await send({ analysis: 'ask.users', params: goodParams, reply });
+    // A slave reads both, then dies: idle alike, they are re-claimed together, the poison first.
+    const read = (await redis().call('XREADGROUP', 'GROUP', REQUEST_GROUP, 'dead-slave', 'COUNT', 10, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+    assert.deepEqual(
+      read[0]![1].map(([id]) => id),
+      [poisonEntry, goodEntry],
+    );
+    const lines: string[] = [];
+    const consumer = createRequestConsumer({
+      config: stack.config,
+      registry,
+      names: stack.names,
+      redis: redis(),
+      slave: 'reclaiming',
+      log: createLogger('requests', (line) => lines.push(line)),
+      temporal: async () => stack.env.client,
+    });
+    const consuming = consumer.run();
+    try {
+      // The first round: the poison fails (once of two), the good one behind it is answered.
+      const answered = await blpop(reply);
+      assert.deepEqual([answered.ok, answered.id, answered.cached, answered.result], [true, good.id, true, result]);
+      // The next, the poison alone: failed again, given up.
+      const given = await blpop(reply);
+      assert.deepEqual([given.ok, given.id], [false, poisonEntry]);
+      assert.match(String(given.error), /^could not be answered after 2 failures: WRONGTYPE/);
+      // A request answered at once: once it is, the loop has gone on from the round that gave the poison up.
+      await send({ analysis: 'ask.nope', reply });
+      assert.equal((await blpop(reply)).field, 'analysis');
+      await allAcknowledged();
+
+      // The round that answered the good one went straight on; the one in which every request failed backed off.
+      const seen = lines.flatMap((l) => {
+        if (l.includes(`request ${poisonEntry} failed (failure 1 of at most 2)`)) return ['failed once'];
+        if (l.includes(`request ${poisonEntry} given up`)) return ['given up'];
+        const backOff = /\] requests: (.*) \(attempt \d+; trying again in \d+ ms\)$/.exec(l);
+        if (backOff) return [/^the one request of the round failed, the last: WRONGTYPE/.test(backOff[1]!) ? 'backed off' : `backed off: ${backOff[1]}`];
+        return [];
+      });
+      assert.deepEqual(seen, ['failed once', 'given up', 'backed off'], lines.join('\n'));
+    } finally {
+      consumer.stop();
+      await consuming;
+      await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
+      await redis().del(poisonKey, answerKey(stack.names, good.name, good.params));
     }
   });
 

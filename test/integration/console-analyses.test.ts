@@ -204,6 +204,7 @@ describe('analyses over the console API', { timeout: 300_000 }, () => {
       await refused({ analysis: 'ask.users', params: { game: 'seven', from: '20261101', to: '20261102' } }, 'game', /expected a game id/);
       await refused({ analysis: 'ask.users', params: { game: GAME, from: '2026-11-01', to: '20261102' } }, 'from');
       await refused({ analysis: 'ask.users', params: { game: 0, from: '20261101', to: '20261102' } }, 'game');
+      await refused({ analysis: 'ask.users', params: { game: GAME + 1, from: '20261101', to: '20261102' } }, 'game', /no such game in the games registry/);
       await refused({ analysis: 'ask.users', params: { game: GAME, from: '20261101', to: '20261102', region: 'eu' } }, 'region', /unknown parameter "region"/);
       await refused({ analysis: 'ask.users', params: { game: GAME, from: '20261103', to: '20261101' } }, 'to', /is before from/);
       await refused({ analysis: 'ask.users', params: [GAME] }, 'params');
