@@ -155,7 +155,7 @@ export interface BenchStack {
   readonly dir: string;
   /** A Temporal client, connected on first use. */
   client(): Promise<Client>;
-  /** Slaves `ids` (as `gflow slave`) running in this process, with `config` (the stack's by default). */
+  /** Slaves `ids` (as `gflow slave`) running in this process, with `config` (the stack's by default); if one fails to start, those that did are stopped before it throws. */
   startSlaves(ids: readonly string[], options?: { readonly config?: Config; readonly shutdownGraceSeconds?: number }): Promise<BenchSlaves>;
   /** Run `step` at tear-down, before what was set up earlier (last added, first run). */
   onClose(what: string, step: () => unknown): void;
@@ -227,7 +227,9 @@ export async function benchStack(options: BenchStackOptions = {}): Promise<Bench
         return client;
       },
       startSlaves: async (ids, { config: slaveConfig = config, shutdownGraceSeconds = 5 } = {}) => {
-        const list = await Promise.all(ids.map((slave) => createSlave({ config: slaveConfig, slave, shutdownGraceSeconds })));
+        const created = await Promise.allSettled(ids.map((slave) => createSlave({ config: slaveConfig, slave, shutdownGraceSeconds })));
+        const list = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+        // A slave created holds a Temporal connection until it has run: run then, and stopped at once, if another failed.
         const running = list.map((s) => s.run());
         let stopped: Promise<void> | undefined;
         const stop = () =>
@@ -235,6 +237,11 @@ export async function benchStack(options: BenchStackOptions = {}): Promise<Bench
             for (const s of list) s.shutdown();
             await Promise.all(running);
           })());
+        const failed = created.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+        if (failed) {
+          await stop().catch((cleanup: unknown) => process.stderr.write(`bench: stopping the slaves started beside one that failed: ${(cleanup as Error).message}\n`));
+          throw failed.reason;
+        }
         teardown.add(`slaves ${ids.join(', ')}`, stop);
         return { list, stop };
       },

@@ -4,6 +4,8 @@
  * LOAD DATA and DuckDB's read_csv, and the indexed InnoDB table it loads into.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { addDays } from '../core/day';
 import type { Pool } from '../infra/mysql';
 
@@ -86,29 +88,30 @@ function pad(n: number): string {
  * Written a day at a time in chunks of about 1 MiB. Returns the rows written.
  */
 export async function writeEventTsv(path: string, w: World, days: readonly string[], second: (user: number, k: number) => number): Promise<number> {
-  const out = createWriteStream(path);
   let rows = 0;
-  const write = (chunk: string) => (out.write(chunk) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
   // Each second of a day as "HH:MM:SS\n", once: 26 M rows are mostly string building.
   const clock = Array.from({ length: 86_400 }, (_, s) => `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}\n`);
-  for (let k = 0; k < days.length; k++) {
-    const date = days[k]!.replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3');
-    const [login, register] = [`\tlogin\t${date} `, `\tregister\t${date} `];
-    const chunks: string[] = [];
-    let chunk = '';
-    w.eachActive(k, (u, registers) => {
-      if (u >= w.users) return; // the World's cohorts past its 31 days do not exist
-      chunk += '1\t' + u + (registers ? register : login) + clock[second(u, k)]!;
-      rows++;
-      if (chunk.length > 1 << 20) {
-        chunks.push(chunk);
-        chunk = '';
-      }
-    });
-    chunks.push(chunk);
-    for (const c of chunks) await write(c);
+  function* chunks(): Generator<string> {
+    for (let k = 0; k < days.length; k++) {
+      const date = days[k]!.replace(/(\d{4})(\d{2})(\d{2})/, '$1-$2-$3');
+      const [login, register] = [`\tlogin\t${date} `, `\tregister\t${date} `];
+      const day: string[] = [];
+      let chunk = '';
+      w.eachActive(k, (u, registers) => {
+        if (u >= w.users) return; // the World's cohorts past its 31 days do not exist
+        chunk += '1\t' + u + (registers ? register : login) + clock[second(u, k)]!;
+        rows++;
+        if (chunk.length > 1 << 20) {
+          day.push(chunk);
+          chunk = '';
+        }
+      });
+      day.push(chunk);
+      yield* day;
+    }
   }
-  await new Promise<void>((resolveEnd, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolveEnd())));
+  // pipeline: written as the file takes it, and a failed write (disk full, the file closed) rejects instead of waiting for ever.
+  await pipeline(Readable.from(chunks()), createWriteStream(path));
   return rows;
 }
 

@@ -73,13 +73,60 @@ export function nextStreamId(id: string): string {
   return ms < MAX_PART ? `${ms + 1n}-0` : id;
 }
 
+/** One consumer group of a stream as XINFO GROUPS describes it: what {@link groupBound} reads. */
+export interface GroupInfo {
+  readonly name: string;
+  /** The last entry delivered to one of its consumers (`0-0`: none yet). */
+  readonly lastDeliveredId: string;
+  /** Entries delivered to its consumers and not yet acknowledged. */
+  readonly pending: number;
+}
+
+/** The consumer groups of stream `key` (XINFO GROUPS); `undefined` when the stream does not exist (any more). */
+export async function streamGroups(redis: Redis, key: string): Promise<GroupInfo[] | undefined> {
+  let reply: unknown[][];
+  try {
+    reply = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
+  } catch (err) {
+    // The stream was deleted (or never made).
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  return reply.map((entry) => {
+    const info = fieldsOf(entry);
+    return { name: String(info.get('name')), lastDeliveredId: String(info.get('last-delivered-id')), pending: Number(info.get('pending')) };
+  });
+}
+
+/**
+ * The id below which `group` of stream `key` has acknowledged every entry:
+ * its oldest pending entry (XPENDING), or, when it has none pending, the id
+ * after its last-delivered-id. `group` is what {@link streamGroups} read a
+ * moment ago; `undefined` when the group (or the stream) went away since
+ * (XPENDING answers NOGROUP): don't guess, trim next time.
+ */
+export async function groupBound(redis: Redis, key: string, group: GroupInfo): Promise<string | undefined> {
+  const after = nextStreamId(group.lastDeliveredId);
+  if (group.pending === 0) return after;
+  let summary: unknown[];
+  try {
+    summary = (await redis.call('XPENDING', key, group.name)) as unknown[];
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  // Acknowledged meanwhile (count 0, no oldest): the last-delivered-id read before still holds.
+  return Number(summary[0]) > 0 && typeof summary[1] === 'string' ? summary[1] : after;
+}
+
 /**
  * The id below which every entry of stream `key` is acknowledged by every
- * consumer group: the least, over the groups (XINFO GROUPS), of the group's
- * oldest pending entry, or, when it has none pending, the id after its
- * last-delivered-id (a group created with `$` never wants the entries before
- * it; one at `0-0` wants them all). `undefined` when the stream has no group
- * or no longer exists: then nothing may be trimmed.
+ * consumer group: the least, over the groups ({@link streamGroups}), of the
+ * group's bound ({@link groupBound}: its oldest pending entry, or the id
+ * after its last-delivered-id; a group created with `$` never wants the
+ * entries before it, one at `0-0` wants them all). `undefined` when the
+ * stream has no group, no longer exists, or loses a group between the
+ * reads: then nothing may be trimmed.
  *
  * Read without a transaction, and safe to act on even so: between the reads
  * a group only moves forward (an entry acknowledged stays acknowledged, new
@@ -89,32 +136,12 @@ export function nextStreamId(id: string): string {
  * cannot keep a promise made after it.)
  */
 export async function consumedBelow(redis: Redis, key: string): Promise<string | undefined> {
-  let groups: unknown[][];
-  try {
-    groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
-  } catch (err) {
-    // The stream was deleted (or never made): nothing to trim.
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
-  if (groups.length === 0) return undefined;
+  const groups = await streamGroups(redis, key);
+  if (groups === undefined || groups.length === 0) return undefined;
   let least: string | undefined;
-  for (const entry of groups) {
-    const info = fieldsOf(entry);
-    const name = String(info.get('name'));
-    let bound = nextStreamId(String(info.get('last-delivered-id')));
-    if (Number(info.get('pending')) > 0) {
-      let summary: unknown[];
-      try {
-        summary = (await redis.call('XPENDING', key, name)) as unknown[];
-      } catch (err) {
-        // The group (or the stream) went away meanwhile: don't guess, trim next time.
-        if (isMissing(err)) return undefined;
-        throw err;
-      }
-      // Acknowledged meanwhile (count 0, no oldest): the last-delivered-id read above still holds.
-      if (Number(summary[0]) > 0 && typeof summary[1] === 'string') bound = summary[1];
-    }
+  for (const group of groups) {
+    const bound = await groupBound(redis, key, group);
+    if (bound === undefined) return undefined;
     if (least === undefined || compareStreamIds(bound, least) < 0) least = bound;
   }
   return least;

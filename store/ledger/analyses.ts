@@ -211,18 +211,36 @@ export interface AnalysisPruneResult {
   readonly stillRunning: number;
 }
 
+/** How {@link pruneAnalyses} deletes. */
+export interface AnalysisPruneOptions {
+  /**
+   * Rows one DELETE removes at most.
+   * @defaultValue 10,000
+   * @example pruneAnalyses(pool, names, before, { sliceRows: 1000 })
+   */
+  readonly sliceRows?: number;
+  /**
+   * Stop after this many DELETEs, the oldest rows gone, the rest left for
+   * the next prune: a prune that must be brief.
+   * @defaultValue no bound: until no old finished row is left
+   * @example pruneAnalyses(pool, names, before, { sliceRows: 1000, maxSlices: 5 })
+   */
+  readonly maxSlices?: number;
+}
+
 /**
  * Delete the rows of computations that finished (ok or failed) and started
  * before `before` (epoch ms), in DELETEs of at most `sliceRows` rows, oldest
  * first. A running computation's row is never deleted: its end is still to
  * be recorded there.
  */
-export async function pruneAnalyses(pool: Pool, names: Names, before: number, options: { readonly sliceRows?: number } = {}): Promise<AnalysisPruneResult> {
+export async function pruneAnalyses(pool: Pool, names: Names, before: number, options: AnalysisPruneOptions = {}): Promise<AnalysisPruneResult> {
   const t = analysesTable(names);
   const slice = Math.max(1, Math.trunc(options.sliceRows ?? PRUNE_SLICE));
+  const slices = options.maxSlices === undefined ? Infinity : Math.max(1, Math.trunc(options.maxSlices));
   const cutoff = sqlTime(before);
   let deleted = 0;
-  for (;;) {
+  for (let n = 0; n < slices; n++) {
     const [res] = await pool.query<ResultSetHeader>(`DELETE FROM ${t} WHERE outcome IN ('ok', 'failed') AND started_at < ? ORDER BY started_at, id LIMIT ${slice}`, [cutoff]);
     deleted += res.affectedRows;
     if (res.affectedRows < slice) break;

@@ -235,6 +235,19 @@ describe('the ledger of analyses, pruned', () => {
     assert.deepEqual(await list(), idsOf('recentRunning', 'recentFailed', 'recentOk', 'oldRunning'));
   });
 
+  test('pruneAnalyses takes the oldest first: stopped after one slice of three, the four newest of seven stay', async () => {
+    // Recorded newest first, so the oldest rows have the highest ids: a DELETE in id order would take the newest.
+    const sliced: number[] = [];
+    for (let i = 0; i < 7; i++) sliced.push(await record({ job: 'sliced', analysis: 'active', params: { game: i + 1 }, origin: 'task', ago: (20 + i) * DAY, end: { ok: true, tookMs: 5 } }));
+    const first = await pruneAnalyses(pool(), names, now - 10 * DAY, { sliceRows: 3, maxSlices: 1 });
+    assert.deepEqual(first, { deleted: 3, stillRunning: 1 });
+    assert.deepEqual(await list({ job: 'sliced' }), sliced.slice(0, 4), 'the three oldest went');
+    assert.deepEqual(await pruneAnalyses(pool(), names, now - 10 * DAY, { sliceRows: 3, maxSlices: 1 }), { deleted: 3, stillRunning: 1 });
+    assert.deepEqual(await list({ job: 'sliced' }), sliced.slice(0, 1), 'the next three oldest went');
+    assert.deepEqual(await pruneAnalyses(pool(), names, now - 10 * DAY, { sliceRows: 3 }), { deleted: 1, stillRunning: 1 });
+    assert.deepEqual(await list(), idsOf('recentRunning', 'recentFailed', 'recentOk', 'oldRunning'));
+  });
+
   test('migration 0012 keys the list and the prune, and runs again without error', async () => {
     const keys = async () => {
       const [rows] = await pool().query<RowDataPacket[]>(`SHOW INDEX FROM \`${names.schema('meta')}\`.ledger_analyses`);

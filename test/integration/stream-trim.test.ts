@@ -3,12 +3,13 @@
  * (store/stream-groups.ts), against the real Redis: acknowledged entries
  * go; an entry pending in any group, never delivered to one, or pending in
  * a foreign group (another team's on the same stream) stays; a stream
- * without groups, or gone, is left alone; ids compare as numbers; the
- * approximate trim frees whole nodes and never more.
+ * without groups, or gone, is left alone, and so is one whose group goes
+ * between the reads; ids compare as numbers; the approximate trim frees
+ * whole nodes and never more.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { compareStreamIds, consumedBelow, ensureGroup, nextStreamId, trimConsumed } from '../../store/stream-groups';
+import { compareStreamIds, consumedBelow, ensureGroup, groupBound, nextStreamId, streamGroups, trimConsumed } from '../../store/stream-groups';
 import { dataWorld } from '../helpers/data';
 
 const world = dataWorld();
@@ -196,7 +197,7 @@ describe('trimConsumed', () => {
     assert.deepEqual(await kept(key), old);
   });
 
-  test('a stream deleted between reads, or a key of another type, is refused or left alone', async () => {
+  test('a stream deleted before the reads is left alone; a key of another type is refused', async () => {
     const key = freshKey();
     await ensureGroup(world.redis, key, 'g');
     await fill(key, 3);
@@ -207,5 +208,33 @@ describe('trimConsumed', () => {
     await world.redis.set(key, 'not a stream');
     await assert.rejects(trimConsumed(world.redis, key), /WRONGTYPE/);
     assert.equal(await world.redis.get(key), 'not a stream');
+  });
+
+  test('a group destroyed, or its stream deleted, between XINFO GROUPS and its XPENDING gives no bound: nothing is guessed', async () => {
+    const key = freshKey();
+    await ensureGroup(world.redis, key, 'g');
+    await ensureGroup(world.redis, key, 'other');
+    const ids = await fill(key, 4);
+    assert.deepEqual(await read(key, 'g', 3), ids.slice(0, 3));
+    await ack(key, 'g', ids.slice(0, 1));
+    // consumedBelow's first read: g with two pending (XPENDING is asked for its oldest), other with none.
+    const groups = await streamGroups(world.redis, key);
+    assert.deepEqual(groups, [
+      { name: 'g', lastDeliveredId: ids[2], pending: 2 },
+      { name: 'other', lastDeliveredId: '0-0', pending: 0 },
+    ]);
+    const g = groups[0]!;
+    assert.equal(await groupBound(world.redis, key, g), ids[1]);
+
+    // The group goes before its XPENDING (NOGROUP): no bound, rather than the last-delivered-id read before it.
+    await world.redis.call('XGROUP', 'DESTROY', key, 'g');
+    assert.equal(await groupBound(world.redis, key, g), undefined);
+    // The stream goes (NOGROUP too).
+    await world.redis.del(key);
+    assert.equal(await groupBound(world.redis, key, g), undefined);
+    assert.equal(await streamGroups(world.redis, key), undefined);
+    // Any other error is no missing group: thrown.
+    await world.redis.set(key, 'not a stream');
+    await assert.rejects(groupBound(world.redis, key, g), /WRONGTYPE/);
   });
 });
