@@ -98,7 +98,7 @@ Examples (the original gflow's master commands):
   $ gflow slave start --slave s1              a background slave on this host
   $ gflow demo                                the whole thing on a synthetic studio`)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) })
+    .configureOutput({ outputError: writeUsageError })
     .hook('preSubcommand', (_program, command) => {
       if (standIns.has(command)) throw new Error(`command ${command.name()} was dispatched but not loaded (a bug: commandNamed() in cli/index.ts missed it)`);
     });
@@ -123,8 +123,14 @@ Examples (the original gflow's master commands):
  */
 export function throwingOnUsage(command: Command): Command {
   command.exitOverride();
+  command.configureOutput({ outputError: writeUsageError });
   for (const sub of command.commands) throwingOnUsage(sub);
   return command;
+}
+
+/** commander's `error: …` as every other refusal reads: `gflow: …`. */
+function writeUsageError(text: string, write: (text: string) => void): void {
+  write(text.replace(/^error: /, 'gflow: '));
 }
 
 const PROGRAM_FLAGS = /^(-[vV]+|--verbose|--version)$/;

@@ -48,7 +48,7 @@ Examples:
       if (!id) {
         const all = await listReruns(mysql, names, { ...(options.job && { job: options.job }) });
         if (options.json) return printJson(all.map(({ plan: _plan, summary: _summary, ...row }) => row));
-        if (all.length === 0) return print('no reruns');
+        if (all.length === 0) return print(options.job ? `no reruns of job ${options.job} in the ledger` : 'no reruns');
         return printTable(
           ['rerun', 'kind', 'range', 'tasks', 'filters', 'who', 'why', 'outcome', 'started', 'restored'],
           all.map((r) => [r.rerunId, r.kind, rangeOf(r), tasksOf(r), filtersOf(r), r.startedBy ?? '-', r.reason ?? '-', r.prunedAt ? `${r.outcome} (pruned)` : r.outcome, r.startedAt, r.restoredAt ?? '-']),

@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import { usageError } from '../../core/errors';
 import { parseWholeNumber } from '../../core/parse';
-import { cliContext, lazyImport, listOption } from '../context';
+import { cliContext, lazyImport, listOption, print } from '../context';
 import { parseFilters } from '../rerun/filters';
 import { launchRerun, parseOnCheckError, type LaunchOptions } from '../rerun/start';
 
@@ -64,6 +64,8 @@ Examples:
         }
         return out;
       });
+      // Nothing failed (or is missing) is the good case, not bad input: a nightly `retry --failed` exits 0.
+      if (chosen.every((c) => c.cells.length === 0)) return print(`nothing to retry in ${job}: no cell is ${which} (gflow status ${job} shows them all)`);
       const input = lazyImport('client/reruns').planRetry(config, { job, tasks: chosen, parallelism, startedBy, ...(onCheckError && { onCheckError }) });
       await launchRerun(this, input, tasks, options);
     });

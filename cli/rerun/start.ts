@@ -89,7 +89,7 @@ async function printImpact(config: Config, input: RerunInput, tasks: readonly An
   const impact = await lazyImport('client/dry-run').rerunImpact(mysql, names, input, new Map(tasks.map((t) => [t.name, t])), games);
   if (json) return printJson(impact);
   printTable(
-    ['task', 'periods', 'game-periods', 'from', 'to', 'rows backed up and overwritten', 'being written now'],
+    ['task', 'periods', 'game-periods', 'from', 'to', 'rows backed up', 'being written now'],
     impact.tasks.map((t) => [
       t.task,
       t.periods,

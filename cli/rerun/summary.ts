@@ -19,7 +19,7 @@ export function printRerunSummary(result: RerunResult): void {
   const sum = (f: (p: RerunResult['periods'][number]) => number) => result.periods.reduce((n, p) => n + f(p), 0);
   print();
   print(
-    `${result.kind ?? 'rerun'} ${result.rerunId}: ${result.periods.length} periods in ${(result.durationMs / 1000).toFixed(1)} s; ` +
+    `${result.kind ?? 'rerun'} ${result.rerunId}: ${result.periods.length} period${result.periods.length === 1 ? '' : 's'} in ${(result.durationMs / 1000).toFixed(1)} s; ` +
       `rows changed ${sum((p) => p.changed)}, added ${sum((p) => p.added)}, removed ${sum((p) => p.removed)}; ` +
       `checks failed ${sum((p) => p.checkErrors)}; games failed ${sum((p) => p.gamesFailed.length)}` +
       (result.ok ? '' : ' — NOT all succeeded'),

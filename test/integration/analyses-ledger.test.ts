@@ -204,7 +204,7 @@ describe('the ledger of analyses, listed', () => {
     } finally {
       process.stderr.write = write;
     }
-    assert.equal(said, "error: required option '--older-than <age>' not specified\n");
+    assert.equal(said, "gflow: required option '--older-than <age>' not specified\n");
     assert.equal(await count(), before);
   });
 });

@@ -25,6 +25,9 @@ import { rerunProgressQuery } from '../../workflows/messages';
 import type { RerunInput, RerunResult } from '../../workflows/rerun';
 import { updateGame, validateGameChanges } from '../../store/games/registry';
 import { freePort } from '../helpers/processes';
+import { runInProcess } from '../helpers/in-process-cli';
+import { cliEnv } from '../helpers/temporal';
+import { retryCommand } from '../../cli/commands/retry';
 import { Receiver } from '../helpers/receiver';
 import { startScheduled } from '../helpers/runs';
 import { withSlaves } from '../helpers/slaves';
@@ -234,6 +237,19 @@ describe('the matrix and retry', { timeout: 400_000 }, () => {
     // Temporal keeps listing a poller for minutes; gflow shows only those seen within a minute or so.
     const gone = await until('the stopped slave to leave the list', async () => ((await reader.slaves()).some((s) => s.slave === 'topper') ? undefined : true), { seconds: 150, everyMs: 2000 });
     assert.equal(gone, true);
+  });
+
+  test('gflow retry --failed with nothing failed says so and exits 0: the good case of a nightly retry is no error', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, cliEnv(stack.config));
+    try {
+      const { code, out } = await runInProcess(retryCommand(), ['fx', '--failed', '-d', '20260901,20260902'], stack.config.prefix);
+      assert.equal(code, 0, out);
+      assert.equal(out.trim(), 'nothing to retry in fx: no cell is failed (gflow status fx shows them all)');
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
   });
 
   test('progress observed mid-rerun is strictly between 0 and the total', async () => {

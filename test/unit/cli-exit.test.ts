@@ -32,6 +32,7 @@ for (const [args, message] of [
     const { code, stderr } = await gflowHere(args);
     assert.equal(code, 2, stderr);
     assert.match(stderr, message);
+    assert.match(stderr, /^gflow: /, 'as every other refusal reads');
     // One line, and at most commander's spelling hint under it.
     const [, ...more] = stderr.trim().split('\n');
     assert.ok(more.every((l) => /^\(Did you mean .*\?\)$/.test(l)), stderr);
