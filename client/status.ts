@@ -98,7 +98,8 @@ export class StatusReader {
         id,
         state: d.state.paused ? 'paused' : 'active',
         ...(d.state.note && { note: d.state.note }),
-        nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+        // Temporal lists the times a paused schedule would fire: it fires none of them until resumed.
+        nextRuns: d.state.paused ? [] : d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
       };
     } catch (err) {
       if (err instanceof ScheduleNotFoundError) return { id, state: 'not started', nextRuns: [] };
@@ -178,9 +179,14 @@ export class StatusReader {
   }
 }
 
-/** The last scheduled (or started) run and the last rerun of the task, as the ledger recorded them. */
+/**
+ * The last scheduled (or started) run and the last rerun of the task over
+ * whole games, as the ledger recorded them: a rerun with `-s`/`-c` computed
+ * a segment only, and would show an older period as the task's latest (as
+ * it does not decide the matrix's cells either).
+ */
 export async function lastRuns(mysql: Pool, names: Names, job: string, task: string): Promise<Pick<TaskStatus, 'last' | 'lastRerun'>> {
-  const runs = (await listRuns(mysql, names, { job, task, limit: 200 })).filter((r) => r.outcome !== 'running');
+  const runs = (await listRuns(mysql, names, { job, task, limit: 200 })).filter((r) => r.outcome !== 'running' && r.segment === undefined);
   const scheduled = runs.find((r) => r.origin === 'schedule' || r.origin === 'start');
   const rerun = runs.find((r) => r.origin === 'rerun' || r.origin === 'retry');
   return {

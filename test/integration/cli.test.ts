@@ -109,11 +109,13 @@ describe('against a real Temporal', () => {
 
     const top = await gflow(['top', 'sched', '--json'], env);
     assert.equal(top.code, 0, top.stderr);
-    const shown = JSON.parse(top.stdout) as { tasks: Array<{ task: string; schedule?: { state: string } }>; slaves: unknown[] };
+    const shown = JSON.parse(top.stdout) as { tasks: Array<{ task: string; schedule?: { state: string; nextRuns: string[] } }>; slaves: unknown[] };
     assert.deepEqual(
       shown.tasks.filter((t) => t.schedule).map((t) => [t.task, t.schedule!.state]),
       [['weekly', 'not started'], ['daily', 'paused'], ['monthly', 'not started'], ['hourly', 'active'], ['minutely', 'not started'], ['interval', 'not started']],
     );
+    assert.deepEqual(shown.tasks.find((t) => t.task === 'daily')!.schedule!.nextRuns, [], 'a paused schedule fires nothing next');
+    assert.equal(shown.tasks.find((t) => t.task === 'hourly')!.schedule!.nextRuns.length, 3);
     assert.deepEqual(shown.slaves, []);
   });
 });

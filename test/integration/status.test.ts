@@ -11,7 +11,7 @@ import { rerunImpact } from '../../client/dry-run';
 import { scheduleCreated, taskMatrix, type TaskMatrix } from '../../client/matrix';
 import { planRerun, planRetry, startRerun } from '../../client/reruns';
 import { JobControl } from '../../client/control';
-import { StatusReader } from '../../client/status';
+import { lastRuns, StatusReader } from '../../client/status';
 import { cellsToRetry, periodsWithGames } from '../../core/matrix';
 import { loadJobs } from '../../infra/jobs';
 import { getMysql } from '../../infra/mysql';
@@ -113,6 +113,9 @@ describe('the matrix and retry', { timeout: 400_000 }, () => {
     const latest = async (day: string) => (await listRuns(mysql(), stack.names, { job: 'fx', task: 'daily', periodKey: day, limit: 1 }))[0]!;
     assert.deepEqual([(await latest('20260903')).segment, (await latest('20260903')).outcome], ['-c ads', 'ok']);
     assert.deepEqual([(await latest('20260905')).segment, (await latest('20260905')).outcome], ['-s 3,5', 'partial']);
+    // gflow top's "last rerun" is the last over whole games too, not the segment's later one.
+    const { lastRerun } = await lastRuns(mysql(), stack.names, 'fx', 'daily');
+    assert.deepEqual([lastRerun?.period, lastRerun?.outcome], ['20260903', 'partial']);
 
     // A task waiting on a period needs its games' rows: a segment's green run is not enough.
     const day = '20260920';
