@@ -174,7 +174,7 @@ describe('rerun CLI', () => {
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stderr, /not rerunnable, skipped: live, frozen/);
       assert.match(run.stdout, /daily\s+20261103\s+1\s+0\s+0\s+0\s+0\s+-/);
-      const rerunId = /rerun (\S+): 1 periods/.exec(run.stdout)![1]!;
+      const rerunId = /rerun (\S+): 1 period in /.exec(run.stdout)![1]!;
 
       // Listed from the ledger: who started it, and how it ended.
       const listed = JSON.parse((await gflow(['reruns', '--json'], cliEnv(config))).stdout) as Array<{ rerunId: string; outcome: string; startedBy?: string }>;
