@@ -26,7 +26,7 @@ import { Worker } from '@temporalio/worker';
 import { DEFAULT_BATCH_SIZE } from '../activities/run';
 import type { RunSummary } from '../activities/types';
 import { planRerun, startRerun } from '../client/reruns';
-import { addDays } from '../core/day';
+import { addDays, dayKeyOf } from '../core/day';
 import type { RunFilters } from '../core/job';
 import { searchAttributes } from '../core/names';
 import { parsePeriodKey } from '../core/period';
@@ -245,7 +245,10 @@ export async function main(argv: readonly string[]): Promise<void> {
 
     if (!skip.has('report')) {
       await stopSlavesNow();
-      const synth = { games: reportGames, days: reportDays, users: reportUsers, firstDay: FIRST_DAY, zone: base.tz, seed: 'rerun-scale' };
+      // The report job reads Redis: its days end the day before yesterday, as a studio reruns recent weeks (days
+      // older than activity.ttlDays would be refused as expired wherever a small game had nobody).
+      const reportFirst = addDays(dayKeyOf(Date.now(), base.tz), -(reportDays + 1));
+      const synth = { games: reportGames, days: reportDays, users: reportUsers, firstDay: reportFirst, zone: base.tz, seed: 'rerun-scale' };
       const store = new ActivityStore(redis, names);
       const local = new LocalDays();
       let batch: PlayerEvent[] = [];
@@ -269,13 +272,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       const input = planRerun(reportConfig, {
         job: 'report',
         tasks: registry.tasks('report', REPORT_TASKS),
-        range: `${FIRST_DAY},${addDays(FIRST_DAY, reportDays - 1)}`,
+        range: `${reportFirst},${addDays(reportFirst, reportDays - 1)}`,
         filters: { games: Array.from({ length: reportGames }, (_, i) => i + 1) },
         parallelism,
         maxPeriods: 400,
       });
       // Warm-up of the report job's code and caches: one day, one game.
-      const warm = planRerun(reportConfig, { job: 'report', tasks: registry.tasks('report', REPORT_TASKS), range: FIRST_DAY, filters: { games: [1] }, parallelism, maxPeriods: 400 });
+      const warm = planRerun(reportConfig, { job: 'report', tasks: registry.tasks('report', REPORT_TASKS), range: reportFirst, filters: { games: [1] }, parallelism, maxPeriods: 400 });
       await (await startRerun(c, reportConfig, warm)).result();
       const m = await measured(async () => (await startRerun(c, reportConfig, input)).result());
       if (!m.value.ok) throw new Error(`bench report rerun failed: ${JSON.stringify(m.value.periods.find((p) => p.error || p.gamesFailed.length || p.checkErrors))}`);
