@@ -101,6 +101,8 @@ Examples:
               filters: { games: games.map((g) => g.id) },
               parallelism: 4,
               maxPeriods: 400,
+              // Recorded like any rerun: who ran the demo, and why.
+              startedBy: lazyImport('infra/who').startedBy('gflow demo'),
             });
             const handle = await startRerun(client, config, input);
             log.info(`rerun ${input.rerunId}: ${REPORT_TASKS.join(', ')} for ${first}..${last} on slaves ${SLAVES.join(', ')}`);

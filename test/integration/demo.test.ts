@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Names } from '../../core/names';
+import { getRerun } from '../../store/ledger/reruns';
 import { synthEvents, windowEndingYesterday } from '../../dev/synth';
 import type { Config } from '../../infra/config';
 import { closeMysql, getMysql } from '../../infra/mysql';
@@ -48,6 +49,11 @@ describe('gflow demo', () => {
       assert.match(out, new RegExp(`^${task}\\s+3\\s+\\d+\\s+\\d+\\s+0\\s+-$`, 'm'), `${task}: 3 days, no check failed, no game failed`);
     }
     assert.match(out, /^rerun \S+\.report\.rerun-\S+: 12 periods in [\d.]+ s$/m);
+    // Recorded in the ledger like any rerun: who ran it, and why.
+    const rerunId = /^rerun (\S+): 12 periods/m.exec(out)![1]!;
+    const recorded = await getRerun(getMysql(config.mysqlUrl), new Names(config.prefix), rerunId);
+    assert.match(recorded?.startedBy ?? '', /^.+@.+$/);
+    assert.equal(recorded?.reason, 'gflow demo');
     for (const game of ['Dragon Saga \\(game 1, 60 players\\)', 'Puzzle Pop \\(game 2, 20 players\\)']) assert.match(out, new RegExp(`^${game}$`, 'm'));
     assert.equal(out.match(/^day\s+dau\s+wau\s+mau\s+new\s+pcu\s+acu\s+payers\s+revenue\s+pay rate\s+arpu\s+arppu$/gm)?.length, 2);
     // Three days fill d1 of two cohorts and d2 of one: a triangle.
