@@ -30,6 +30,8 @@ export interface RerunRequest {
   readonly kind?: 'rerun' | 'retry';
   /** Who asks, and why (`--reason`). */
   readonly startedBy?: StartedBy;
+  /** How the caller names the range in a refusal: the CLI's `-d`, the console's `range`. @defaultValue `'-d'` */
+  readonly rangeLabel?: string;
 }
 
 /** Validate a rerun request against the job's tasks; throws a usage error naming the first problem. */
@@ -46,11 +48,11 @@ export function planRerun(config: Config, request: RerunRequest, now = Date.now(
     try {
       range = parseRange(request.range, schedule.unit, config.tz, { maxPeriods: request.maxPeriods });
     } catch (err) {
-      throw usageError(`-d for ${request.job}.${task.name}: ${(err as Error).message}`);
+      throw usageError(`${request.rangeLabel ?? '-d'} for ${request.job}.${task.name}: ${(err as Error).message}`);
     }
     // A period is closed at its end, not its start: today is not over until midnight.
     if (range.last.end > now && task.computesOpenPeriods !== true) {
-      throw usageError(`-d ${request.range}: period ${range.last.key} of ${task.name} has not ended yet (it ends ${new Date(range.last.end).toISOString()}); rerun only closed periods`);
+      throw usageError(`${request.rangeLabel ?? '-d'} ${request.range}: period ${range.last.key} of ${task.name} has not ended yet (it ends ${new Date(range.last.end).toISOString()}); rerun only closed periods`);
     }
     const onCheckError = request.onCheckError ?? task.onCheckError ?? 'keep';
     return { task: task.name, range, sequential: task.rerunOrder === 'sequential', ...(onCheckError === 'rollback' && { onCheckError }) };

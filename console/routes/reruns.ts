@@ -211,7 +211,7 @@ export function rerunsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       const startedBy = await consoleUser(b.reason);
       let input: RerunInput;
       try {
-        input = planRerun(config, { job: b.job, tasks, range: b.range, filters, parallelism, maxPeriods: config.maxRerunPeriods, startedBy, ...(onCheckError && { onCheckError }) });
+        input = planRerun(config, { job: b.job, tasks, range: b.range, rangeLabel: 'range', filters, parallelism, maxPeriods: config.maxRerunPeriods, startedBy, ...(onCheckError && { onCheckError }) });
       } catch (err) {
         if (isUserError(err)) throw new ApiError(400, err.message, /^task /.test(err.message) ? 'tasks' : 'range');
         throw err;
@@ -219,7 +219,7 @@ export function rerunsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
       if (games) {
         const known = new Set((await listGames(ctx.mysql, names)).map((g) => g.id));
         const unknown = games.filter((g) => !known.has(g));
-        if (unknown.length > 0) throw new ApiError(400, `-g: game ${unknown.join(', ')} not in the games registry (see gflow games list)`, 'games');
+        if (unknown.length > 0) throw new ApiError(400, `games: game ${unknown.join(', ')} not in the games registry (see gflow games list)`, 'games');
       }
       return startOrImpact(await ctx.temporal(), input, tasks, b.dryRun === true);
     },

@@ -316,6 +316,21 @@ describe('the console', { timeout: 600_000 }, () => {
     assert.match(segmentOnly.body.error ?? '', /no run of fx\.daily for period 20260921 over whole games \(only runs of a segment: .*ads -c ads\)/);
   });
 
+  test('a rerun asked over HTTP with a bad range or an unknown game: a 400 in the API\'s own words, naming the field', async () => {
+    const rerun = async (body: object) => {
+      const res = await fetch(new URL('/api/reruns', consoleServer.url), { method: 'POST', headers: { 'X-Gflow-Console': '1', 'Content-Type': 'application/json' }, body: JSON.stringify({ job: 'fx', tasks: ['daily'], dryRun: true, ...body }) });
+      return { status: res.status, body: (await res.json()) as { error?: string; field?: string } };
+    };
+    const badRange = await rerun({ range: '2026-09-01' });
+    assert.deepEqual([badRange.status, badRange.body.field], [400, 'range']);
+    assert.match(badRange.body.error ?? '', /^range for fx\.daily: /);
+    const open = await rerun({ range: '20991231' });
+    assert.deepEqual([open.status, open.body.field], [400, 'range']);
+    assert.match(open.body.error ?? '', /^range 20991231: period 20991231 of daily has not ended yet/);
+    const unknown = await rerun({ range: '20260901', games: [99] });
+    assert.deepEqual([unknown.status, unknown.body.field, unknown.body.error], [400, 'games', 'games: game 99 not in the games registry (see gflow games list)']);
+  });
+
   test('no page ran script from data: no dialog opened, no page error', () => {
     assert.deepEqual(dialogs, []);
   });
