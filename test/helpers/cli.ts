@@ -1,4 +1,5 @@
 /** Run the real `gflow` binary as a user would, and capture what it says. */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
@@ -20,4 +21,13 @@ export function gflow(args: readonly string[], env: NodeJS.ProcessEnv = process.
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
+}
+
+/** A refusal as the brief wants it: exit `code`, one line on stderr matching `pattern`, no stack trace. */
+export function assertOneLine(result: CliResult, code: number, pattern: RegExp): void {
+  assert.equal(result.code, code, `exit code (stderr: ${result.stderr})`);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${result.stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(result.stderr, /\n\s+at /);
 }

@@ -13,21 +13,13 @@ import { closeMysql, getMysql } from '../../infra/mysql';
 import { closeRedis, getRedis } from '../../infra/redis';
 import { createSlave } from '../../worker/slave';
 import { findTemporalCli } from '../../dev/temporal-cli';
-import { gflow, type CliResult } from '../helpers/cli';
+import { assertOneLine, gflow } from '../helpers/cli';
 import { dropAll, prepareMysql } from '../helpers/reports';
 import { addGame, validateGame } from '../../store/games/registry';
 import { cliEnv, startTemporal, testConfig } from '../helpers/temporal';
 
 const FIXTURES = resolve(__dirname, '../fixtures');
 
-/** One line on stderr, no stack trace. */
-function assertOneLine(result: CliResult, code: number, pattern: RegExp): void {
-  assert.equal(result.code, code, `exit code (stderr: ${result.stderr})`);
-  const lines = result.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${result.stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(result.stderr, /\n\s+at /);
-}
 
 describe('bad input', () => {
   const env = cliEnv(testConfig({ temporalAddress: '127.0.0.1:1' }));

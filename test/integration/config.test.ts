@@ -13,20 +13,12 @@ import { Names } from '../../core/names';
 import { FILE_SETTINGS, RUNTIME_SETTINGS } from '../../infra/config';
 import { closeRedis, getRedis } from '../../infra/redis';
 import { configHashKey } from '../../store/config/runtime-config';
-import { gflow, type CliResult } from '../helpers/cli';
+import { assertOneLine, gflow, type CliResult } from '../helpers/cli';
 import { uniquePrefix } from '../helpers/temporal';
 
 const BIN = resolve(__dirname, '../../bin/gflow.js');
 const REDIS_URL = process.env.GFLOW_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** One line on stderr, no stack trace. */
-function assertOneLine(result: CliResult, code: number, pattern: RegExp): void {
-  assert.equal(result.code, code, `exit code (stderr: ${result.stderr})`);
-  const lines = result.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${result.stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(result.stderr, /\n\s+at /);
-}
 
 let prefix: string;
 let dir: string;

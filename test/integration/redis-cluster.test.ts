@@ -24,7 +24,7 @@ import { ingestStream, RoutedWriter } from '../../store/activity/ingest';
 import { ActivityStore } from '../../store/activity/store';
 import { dataSettings, describeConfig, getConfig, landConfig, setConfig, configHashKey } from '../../store/config/runtime-config';
 import { migrate } from '../../store/schema/migrations';
-import { gflow, type CliResult } from '../helpers/cli';
+import { assertOneLine, gflow } from '../helpers/cli';
 import { deleteKeys, events, MYSQL_URL, REDIS_URL, scanKeys, testPrefix } from '../helpers/data';
 import { freePort } from '../helpers/processes';
 import { dropAll } from '../helpers/reports';
@@ -42,13 +42,6 @@ const mysql = () => getMysql(MYSQL_URL);
 const clusterRedis = (): Redis => getRedis(cluster.url);
 const plainRedis = (): Redis => getRedis(REDIS_URL);
 
-function assertOneLine(result: CliResult, code: number, pattern: RegExp): void {
-  assert.equal(result.code, code, `exit code (stderr: ${result.stderr})`);
-  const lines = result.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${result.stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(result.stderr, /\n\s+at /);
-}
 
 async function ingestStudio(redis: Redis, names: Names): Promise<void> {
   // Small batches: several batches per day, each of several games (one pipeline per game on the cluster).
