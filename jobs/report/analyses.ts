@@ -98,12 +98,12 @@ async function eachDay<T, R>(ctx: AnalysisContext, items: readonly T[], compute:
 async function perDay<F extends object>(
   { game, from, to, server, channel }: { readonly game: number; readonly from: string; readonly to: string; readonly server?: WholeRange; readonly channel?: string },
   ctx: AnalysisContext,
-  figures: (store: ActivityStore, day: string, segment: SegmentFilter | undefined) => Promise<F>,
+  figures: (store: ActivityStore, game: number, day: string, segment: SegmentFilter | undefined) => Promise<F>,
   reads: (day: string) => readonly string[],
 ): Promise<{ days: Array<{ day: string } & F> }> {
   const { store } = await openGame(ctx, game, [...reads(from), ...dayRange(from, to)]);
   const segment = segmentOf(server, channel);
-  return { days: await eachDay(ctx, dayRange(from, to), async (day) => ({ day, ...(await figures(store, day, segment)) })) };
+  return { days: await eachDay(ctx, dayRange(from, to), async (day) => ({ day, ...(await figures(store, game, day, segment)) })) };
 }
 
 export const active = defineAnalysis({
@@ -111,11 +111,7 @@ export const active = defineAnalysis({
   description: 'DAU, WAU, MAU and new users per day (optionally of a server range and/or channel)',
   params: PARAMS,
   days: { from: 'from', to: 'to' },
-  compute: (params, ctx) =>
-    perDay(params, ctx, async (store, day, segment) => {
-      const f = await activeFigures(store, params.game, day, segment);
-      return { dau: f.dau, wau: f.wau, mau: f.mau, newUsers: f.newUsers };
-    }, activeDays),
+  compute: (params, ctx) => perDay(params, ctx, activeFigures, activeDays),
 });
 
 export const retention = defineAnalysis({
@@ -148,11 +144,7 @@ export const pay = defineAnalysis({
   description: 'Payers, revenue, pay rate, ARPU and ARPPU per day (optionally of a server range and/or channel)',
   params: PARAMS,
   days: { from: 'from', to: 'to' },
-  compute: (params, ctx) =>
-    perDay(params, ctx, async (store, day, segment) => {
-      const f = await payFigures(store, params.game, day, segment);
-      return { payers: f.payers, revenue: f.revenue, payRate: f.payRate, arpu: f.arpu, arppu: f.arppu };
-    }, (day) => [day]),
+  compute: (params, ctx) => perDay(params, ctx, payFigures, (day) => [day]),
 });
 
 /** The analyses of the report job, in the order `gflow jobs` lists them. */
