@@ -15,6 +15,7 @@
  * end, and the stream is trimmed of what every group (a foreign one too)
  * has acknowledged.
  */
+import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,6 +132,35 @@ async function replyToSignals(workflowId: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A request consumer of its own, `slave` by name, started now (its log lines
+ * to `log`; Temporal from `temporal`, the stack's by default), and with
+ * `runner`, a slave that runs the analysis workflows but answers no requests
+ * itself. `stop()` ends both.
+ */
+async function ownConsumer(slave: string, options: { log?: (line: string) => void; temporal?: () => Promise<Client>; runner?: boolean } = {}): Promise<{ stop(): Promise<void> }> {
+  const runner = options.runner ? await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false }) : undefined;
+  const running = runner?.run();
+  const consumer = createRequestConsumer({
+    config: stack.config,
+    registry,
+    names: stack.names,
+    redis: redis(),
+    slave,
+    log: createLogger('requests', options.log ?? (() => undefined)),
+    temporal: options.temporal ?? (async () => stack.env.client),
+  });
+  const consuming = consumer.run();
+  return {
+    async stop() {
+      consumer.stop();
+      await consuming;
+      runner?.shutdown();
+      await running;
+    },
+  };
 }
 
 describe('the request stream answers on the reply list', { timeout: 240_000 }, () => {
@@ -305,16 +335,9 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
   test('with Temporal unreachable the request stays pending, and is answered once Temporal is back', async () => {
     // An outage is no fault of the request: even a single allowed failure does not give it up.
     await setConfig(redis(), stack.names, 'analyses.maxFailures', '1');
-    const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
-    const running = slave.run();
     let refused = 0;
-    const consumer = createRequestConsumer({
-      config: stack.config,
-      registry,
-      names: stack.names,
-      redis: redis(),
-      slave: 'flaky',
-      log: createLogger('requests', () => undefined),
+    const consumer = await ownConsumer('flaky', {
+      runner: true,
       temporal: async () => {
         if (refused < 3) {
           refused++;
@@ -323,7 +346,6 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
         return stack.env.client;
       },
     });
-    const consuming = consumer.run();
     try {
       const reply = replyKey();
       const entry = await send({ analysis: 'ask.users', params: { game: 7, from: '20261001', to: '20261003' }, reply });
@@ -335,10 +357,7 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       await closed(String(answer.id));
       assert.equal(await redis().llen(reply), 0, 'one reply only');
     } finally {
-      consumer.stop();
-      await consuming;
-      slave.shutdown();
-      await running;
+      await consumer.stop();
       await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
     }
   });
@@ -353,24 +372,16 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
     // The poison, once: the cached answer of these parameters a hash, so a re-claim's cache read answers WRONGTYPE.
     const prepared = await prepareAsk(deps(), 'ask.gated', params);
     const cacheKey = answerKey(stack.names, prepared.name, prepared.params);
-    const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
-    const running = slave.run();
     const lines: string[] = [];
     let entry = '';
-    const consumer = createRequestConsumer({
-      config: stack.config,
-      registry,
-      names: stack.names,
-      redis: redis(),
-      slave: 'slow',
-      log: createLogger('requests', (line) => {
+    const consumer = await ownConsumer('slow', {
+      runner: true,
+      log: (line) => {
         lines.push(line);
         // Mended as its failure is logged: the DEL goes out on the consumer's own connection before its next command, so the entry fails once.
         if (line.includes(`request ${entry} failed`)) void redis().del(cacheKey);
-      }),
-      temporal: async () => stack.env.client,
+      },
     });
-    const consuming = consumer.run();
     try {
       const reply = replyKey();
       entry = await send({ analysis: 'ask.gated', params, reply });
@@ -396,10 +407,7 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
         'one failure, nothing given up',
       );
     } finally {
-      consumer.stop();
-      await consuming;
-      slave.shutdown();
-      await running;
+      await consumer.stop();
       await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
       await redis().del(cacheKey);
       await redis().set(gate, '1');
@@ -417,24 +425,13 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
     // No giving up while the test looks at the requests behind the poison.
     await setConfig(redis(), stack.names, 'analyses.maxFailures', '1000');
     const lines: string[] = [];
-    const slave = await createSlave({ config: stack.config, slave: 'runner', shutdownGraceSeconds: 1, answerRequests: false });
-    const running = slave.run();
-    const consumer = createRequestConsumer({
-      config: stack.config,
-      registry,
-      names: stack.names,
-      redis: redis(),
-      slave: 'poisoned',
-      log: createLogger('requests', (line) => lines.push(line)),
-      temporal: async () => stack.env.client,
-    });
     // In one read, in this order: each poison entry before a good one.
     const [first, second, toNowhere] = [replyKey(), replyKey(), replyKey()];
     const poisonA = await send({ analysis: 'ask.users', params: poison, reply: toNowhere });
     await send({ analysis: 'ask.users', params: { game: 7, from: '20261001', to: '20261002' }, reply: first });
     const poisonB = await send({ analysis: 'ask.users', params: poison, reply: notAList });
     await send({ analysis: 'ask.users', params: { game: 7, from: '20261002', to: '20261003' }, reply: second });
-    const consuming = consumer.run();
+    const consumer = await ownConsumer('poisoned', { runner: true, log: (line) => lines.push(line) });
     try {
       assert.deepEqual((await blpop(first)).result, expectedUsers('20261001', '20261002'));
       assert.deepEqual((await blpop(second)).result, expectedUsers('20261002', '20261003'));
@@ -469,10 +466,7 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       assert.equal(await redis().llen(toNowhere), 0, 'one reply only');
       for (const id of [poisonA, poisonB]) assert.equal(lines.filter((l) => l.includes(`request ${id} given up`)).length, 1, lines.join('\n'));
     } finally {
-      consumer.stop();
-      await consuming;
-      slave.shutdown();
-      await running;
+      await consumer.stop();
       await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
       await redis().del(cacheKey);
     }
@@ -504,16 +498,7 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       [poisonEntry, goodEntry],
     );
     const lines: string[] = [];
-    const consumer = createRequestConsumer({
-      config: stack.config,
-      registry,
-      names: stack.names,
-      redis: redis(),
-      slave: 'reclaiming',
-      log: createLogger('requests', (line) => lines.push(line)),
-      temporal: async () => stack.env.client,
-    });
-    const consuming = consumer.run();
+    const consumer = await ownConsumer('reclaiming', { log: (line) => lines.push(line) });
     try {
       // The first round: the poison fails (once of two), the good one behind it is answered.
       const answered = await blpop(reply);
@@ -537,8 +522,7 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       });
       assert.deepEqual(seen, ['failed once', 'given up', 'backed off'], lines.join('\n'));
     } finally {
-      consumer.stop();
-      await consuming;
+      await consumer.stop();
       await redis().hdel(configHashKey(stack.names), 'analyses.maxFailures');
       await redis().del(poisonKey, answerKey(stack.names, good.name, good.params));
     }
