@@ -221,7 +221,12 @@ export async function rejectRequest(redis: Redis, names: Names, entryId: string,
   await redis.xack(requestStream(names), REQUEST_GROUP, entryId);
 }
 
-/** Redis Cluster's slot of `key`: CRC16 of the key, or of its hash tag (the text inside the first `{…}`, when not empty). */
+/**
+ * Redis Cluster's slot of `key`: CRC16 of the key, or of its hash tag (the
+ * text inside the first `{…}`, when not empty). Not ioredis's
+ * `cluster-key-slot`: it hashes `foo{}{bar}` by `bar`, where Redis, which
+ * checks a script's keys, hashes the whole key (test/integration/redis-cluster.test.ts).
+ */
 export function keySlot(key: string): number {
   const open = key.indexOf('{');
   const close = open === -1 ? -1 : key.indexOf('}', open + 1);

@@ -22,6 +22,7 @@ import { closeRedis, getRedis, isCluster, pingRedis, UnreachableError, type Redi
 import { collectFor, rejectedStreamKey, streamKey } from '../../store/activity/collector';
 import { ingestStream, RoutedWriter } from '../../store/activity/ingest';
 import { ActivityStore } from '../../store/activity/store';
+import { answeredMarker, keySlot } from '../../store/analyses/requests';
 import { dataSettings, describeConfig, getConfig, landConfig, setConfig, configHashKey } from '../../store/config/runtime-config';
 import { migrate } from '../../store/schema/migrations';
 import { assertOneLine, gflow } from '../helpers/cli';
@@ -227,6 +228,18 @@ describe('Redis Cluster', () => {
       }
     } finally {
       await source.stop();
+    }
+  });
+
+  test("the request stream's keySlot is the cluster's own CLUSTER KEYSLOT, where ioredis's cluster-key-slot is not: a push-once marker shares its reply key's slot", async () => {
+    // `foo{}{bar}`: Redis hashes it whole (its first tag is empty); cluster-key-slot hashes `bar`. That is why requests.ts has its own CRC16.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const packaged = require('cluster-key-slot') as (key: string) => number;
+    assert.notEqual(packaged('foo{}{bar}'), Number(await cluster.cli(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', 'foo{}{bar}')), 'the edge the package gets wrong');
+    for (const key of ['app:answers:42', 'foo{}{bar}', '{}foo', 'a}b{c', '{user1000}.following', 'é:ü:{答え}', 'x{']) {
+      const slot = Number(await cluster.cli(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', key));
+      assert.equal(keySlot(key), slot, key);
+      assert.equal(Number(await cluster.cli(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', answeredMarker(onCluster, '1700000000000-0', key))), slot, `marker of ${key}`);
     }
   });
 
