@@ -31,6 +31,8 @@ export interface AnalysisInput {
   readonly origin: AnalysisOrigin;
   /** `user@host`, when a person asked. */
   readonly startedBy?: string;
+  /** The analysis's `timeoutSeconds`, for the workflow's activity; absent in requests started before it was carried. */
+  readonly timeoutSeconds?: number;
 }
 
 /** A stream request waiting for an answer: its entry and reply list. */

@@ -7,7 +7,7 @@
  * parameters give the same workflow id.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { parseParams, ParamError, type Analysis, type AnalysisAnswer, type NormalParams, type WholeRange } from '../core/analysis';
+import { DEFAULT_ANALYSIS_TIMEOUT_SECONDS, parseParams, ParamError, type Analysis, type AnalysisAnswer, type NormalParams, type WholeRange } from '../core/analysis';
 import { Names } from '../core/names';
 import { searchAttributes } from '../core/search-attributes';
 import type { Config } from '../infra/config';
@@ -141,7 +141,14 @@ function analysisAttributes(config: Config) {
 }
 
 function inputOf(config: Config, prepared: PreparedAsk, options: Pick<AskOptions, 'origin' | 'startedBy'>): AnalysisInput {
-  return { prefix: config.prefix, analysis: prepared.name, params: prepared.params, origin: options.origin, ...(options.startedBy && { startedBy: options.startedBy }) };
+  return {
+    prefix: config.prefix,
+    analysis: prepared.name,
+    params: prepared.params,
+    origin: options.origin,
+    ...(options.startedBy && { startedBy: options.startedBy }),
+    timeoutSeconds: prepared.analysis.timeoutSeconds ?? DEFAULT_ANALYSIS_TIMEOUT_SECONDS,
+  };
 }
 
 /** The state of request `id` (`GET /api/analyses/<id>`, `gflow ask --wait`); `undefined` when Temporal has no such workflow. */

@@ -86,6 +86,9 @@ function readWhole(value: unknown, min: number, max: number): number | undefined
 
 class Refused extends Error {}
 
+/** An analysis's `timeoutSeconds` when it declares none. */
+export const DEFAULT_ANALYSIS_TIMEOUT_SECONDS = 300;
+
 /**
  * The parameter types an analysis declares (`params: { game: param.game(), … }`);
  * `.orNot()` makes one optional.
@@ -177,8 +180,9 @@ export interface AnalysisDefinition<S extends ParamSpecs = ParamSpecs, R = unkno
    */
   readonly cacheSeconds?: number;
   /**
-   * Longest time one computation may take, in seconds.
-   * @defaultValue 300
+   * Longest time one computation may take, in seconds (each attempt: a
+   * failed one is tried again, twice).
+   * @defaultValue {@link DEFAULT_ANALYSIS_TIMEOUT_SECONDS} (300)
    */
   readonly timeoutSeconds?: number;
   /** The answer, as JSON. A throw is the request's error answer; user errors are not retried. */

@@ -14,11 +14,14 @@ import { retryPolicy, USER_ERROR } from '../core/retry';
 import { failureMessage } from './failures';
 import { replyToSignal } from './messages';
 
-const { computeAnalysis } = proxyActivities<AnalysisActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: retryPolicy(3),
-});
+/** The compute, bounded by the analysis's own time limit (10 minutes for a request from before it was carried). */
+function computing(input: AnalysisInput): AnalysisActivities['computeAnalysis'] {
+  return proxyActivities<AnalysisActivities>({
+    startToCloseTimeout: `${input.timeoutSeconds ?? 600} seconds`,
+    heartbeatTimeout: '1 minute',
+    retry: retryPolicy(3),
+  }).computeAnalysis;
+}
 
 const { deliverReplies } = proxyActivities<AnalysisActivities>({
   startToCloseTimeout: '1 minute',
@@ -36,7 +39,7 @@ export async function analysisRun(input: AnalysisInput): Promise<AnalysisAnswer>
   let outcome: Parameters<AnalysisActivities['deliverReplies']>[1];
   let failure: unknown;
   try {
-    outcome = { ok: true, answer: await computeAnalysis(input) };
+    outcome = { ok: true, answer: await computing(input)(input) };
   } catch (err) {
     failure = err;
     outcome = { ok: false, id: workflowInfo().workflowId, error: isCancellation(err) ? 'the analysis was cancelled' : failureMessage(err) };

@@ -16,6 +16,7 @@
  * has acknowledged.
  */
 import type { Client } from '@temporalio/client';
+import { DEFAULT_ANALYSIS_TIMEOUT_SECONDS } from '../../core/analysis';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -387,6 +388,9 @@ describe('compensation: every request is answered exactly once', { timeout: 240_
       entry = await send({ analysis: 'ask.gated', params, reply });
       // Handed over, then re-claimed and handed over again while it computes: more deliveries than the failures allowed.
       await until('the request delivered three times', async () => ((await deliveries(entry)) >= 3 ? true : undefined));
+      // Its compute is bounded by the analysis's own time limit (ask.gated declares none: the default).
+      const scheduled = (await stack.env.client.workflow.getHandle(id).fetchHistory()).events?.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+      assert.equal(Number(scheduled?.startToCloseTimeout?.seconds), DEFAULT_ANALYSIS_TIMEOUT_SECONDS);
       await redis().hset(cacheKey, 'not', 'an answer');
       const failed = await until('the request failed, or was given up', async () => lines.find((l) => l.includes(`request ${entry} failed`) || l.includes(`request ${entry} given up`)));
       assert.match(failed, /request \S+ failed \(failure 1 of at most 2\); left pending to be re-claimed: WRONGTYPE/);
