@@ -18,9 +18,8 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { answerOf, ask, prepareAsk, type AskDependencies, type AskState, type PreparedAsk } from '../../client/analyses';
+import { answerOf, ask, prepareAsk, type AskDependencies, type AskState } from '../../client/analyses';
 import { analysisListFilter, type RawAnalysisListFilter } from '../../client/analysis-history';
-import { ParamError } from '../../core/analysis';
 import { getRedis } from '../../infra/redis';
 import { startedBy } from '../../infra/who';
 import { cachedAnswer } from '../../store/analyses/answers';
@@ -108,13 +107,8 @@ export function analysesRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
     if (unknown !== undefined) throw new ApiError(400, `unknown field ${unknown}`, unknown);
     if (b.wait !== undefined && typeof b.wait !== 'boolean') throw new ApiError(400, `wait ${JSON.stringify(b.wait)}: expected true or false`, 'wait');
     const deps = dependencies();
-    let prepared: PreparedAsk;
-    try {
-      prepared = await prepareAsk(deps, b.analysis, b.params);
-    } catch (err) {
-      if (err instanceof ParamError) throw new ApiError(400, err.message, err.field);
-      throw err;
-    }
+    // A refused parameter is a 400 naming its field (console/errors.ts).
+    const prepared = await prepareAsk(deps, b.analysis, b.params);
     // A cached answer needs no Temporal: front ends are answered from the cache while it is down.
     const cached = await cachedAnswer(deps.redis, ctx.names, prepared.name, prepared.params);
     if (cached) return shown(reply, { status: 'done', answer: cached }, { accepted: true });

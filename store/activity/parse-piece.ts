@@ -9,7 +9,7 @@
  * event-check.ts, so a piece's events, rejections and reasons are exactly
  * those of the single-thread path.
  */
-import { CheckedEvent, checkEventSpan, EVENT_TYPES, type EventType } from './event-check';
+import { CheckedEvent, checkEventSpan, EVENT_TYPES } from './event-check';
 
 /** The events and rejections of one piece, in line order. */
 export interface ParsedPiece {
@@ -42,11 +42,6 @@ export interface ParsedPiece {
 }
 
 const TYPE_CODE: ReadonlyMap<string, number> = new Map(EVENT_TYPES.map((t, i) => [t, i]));
-
-/** The event type of a {@link ParsedPiece.types} code. */
-export function typeOfCode(code: number): EventType {
-  return EVENT_TYPES[code]!;
-}
 
 /** A piece's columns as they fill, line by line. */
 class Columns {

@@ -9,6 +9,7 @@ import { sqlId } from '../identifiers';
 import type { Names } from '../../core/names';
 import type { StartedBy } from '../../core/outcome';
 import { ledgerTables } from './schema';
+import { whereEqual } from './where';
 import { sqlTime, who } from './runs';
 
 export type RerunOutcome = 'running' | 'ok' | 'partial' | 'failed' | 'cancelled';
@@ -78,9 +79,10 @@ export async function getRerun(pool: Pool, names: Names, rerunId: string): Promi
 
 /** Reruns newest first, optionally of one job. */
 export async function listReruns(pool: Pool, names: Names, filter: { job?: string; limit?: number } = {}): Promise<LedgerRerun[]> {
+  const { sql: where, params } = whereEqual([['job', filter.job]]);
   const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT * FROM ${ledgerTables(names).reruns} ${filter.job === undefined ? '' : 'WHERE job = ?'} ORDER BY started_at DESC, rerun_id DESC LIMIT ${Math.min(10_000, filter.limit ?? 200)}`,
-    filter.job === undefined ? [] : [filter.job],
+    `SELECT * FROM ${ledgerTables(names).reruns} ${where} ORDER BY started_at DESC, rerun_id DESC LIMIT ${Math.min(10_000, filter.limit ?? 200)}`,
+    params,
   );
   return rows.map(toRerun);
 }
