@@ -66,6 +66,7 @@ interface LazyModules {
   'jobs/report/read': typeof import('../jobs/report/read');
   'store/activity/ingest': typeof import('../store/activity/ingest');
   'store/activity/legacy-layout': typeof import('../store/activity/legacy-layout');
+  'store/analyses/answers': typeof import('../store/analyses/answers');
   'store/config/runtime-config': typeof import('../store/config/runtime-config');
   'store/games/registry': typeof import('../store/games/registry');
   'store/identifiers': typeof import('../store/identifiers');

@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { failure, usageError } from '../../core/errors';
+import type { AskState } from '../../client/analyses';
 import { cliContext, lazyImport, print, printJson, printTable } from '../context';
 
 interface AskOptions {
@@ -45,9 +46,11 @@ Examples:
       // Every refusal happens here, before anything starts.
       const prepared = await prepareAsk(deps, spec, options.param);
       const by = lazyImport('infra/who').startedBy(options.reason);
-      const state = await lazyImport('client/connect').withClient(config, (client) =>
-        ask(client, deps, prepared, { origin: 'cli', startedBy: `${by.user}@${by.host}`, wait: options.wait ?? false }),
-      );
+      // A cached answer needs no Temporal, as over HTTP and on the stream: served while Temporal is down.
+      const cached = await lazyImport('store/analyses/answers').cachedAnswer(redis, new (lazyImport('core/names').Names)(config.prefix), prepared.name, prepared.params);
+      const state: AskState = cached
+        ? { status: 'done', answer: cached }
+        : await lazyImport('client/connect').withClient(config, (client) => ask(client, deps, prepared, { origin: 'cli', startedBy: `${by.user}@${by.host}`, wait: options.wait ?? false }));
       if (state.status === 'failed') throw failure(`${prepared.name} failed: ${state.error} (request ${state.id})`);
       if (state.status === 'running') {
         if (options.json) return printJson({ id: state.id, status: 'running' });

@@ -154,8 +154,21 @@ describe('gflow ask and pre-analysis', () => {
     assert.equal(seven?.cached, true);
     const rows = (await ledgerRows()).filter((r) => r.origin === 'task');
     assert.equal(rows.length, 2);
-    // The front end's question is now answered from the cache, by the CLI too.
+    // The front end's question is now answered from the cache, by the CLI too, and with Temporal unreachable.
     const { out } = await ask('ask.users', '-p', 'game=8', '-p', 'from=20261102', '-p', 'to=20261102', '--json');
     assert.equal(JSON.parse(out).cached, true);
+    const address = process.env.TEMPORAL_ADDRESS;
+    process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+    try {
+      const offline = await ask('ask.users', '-p', 'game=8', '-p', 'from=20261102', '-p', 'to=20261102', '--json');
+      assert.equal(offline.code, 0, offline.out);
+      assert.deepEqual(JSON.parse(offline.out), JSON.parse(out));
+      // Not cached: Temporal is needed, and its absence is one line naming it.
+      const uncached = await ask('ask.users', '-p', 'game=8', '-p', 'from=20261103', '-p', 'to=20261103');
+      assert.equal(uncached.code, 1, uncached.out);
+      assert.match(uncached.out, /^Temporal at 127\.0\.0\.1:1 is unreachable/);
+    } finally {
+      process.env.TEMPORAL_ADDRESS = address;
+    }
   });
 });
